@@ -1,0 +1,32 @@
+"""gr-eeamc: early-exit automatic modulation classification for GNU Radio.
+
+``from gnuradio import eeamc`` gives the block ``eeamc.classifier``; the networks, the early-exit engine
+and the model file are plain PyTorch modules that the training package shares.
+"""
+
+from .engine import Classification, EarlyExitEngine, resolve_device
+from .model_file import Model, ModelFileError, default_model_path, load_model, save_model
+from .networks import PRESETS, STAGE_NAMES, EarlyExitNet, build_network, count_parameters
+
+try:
+    from .classifier import classifier
+except ImportError as _error:  # GNU Radio missing: the PyTorch parts stay usable (e.g. for training)
+    if _error.name not in ("gnuradio.gr", "pmt"):
+        raise
+
+__all__ = [
+    "PRESETS",
+    "STAGE_NAMES",
+    "Classification",
+    "EarlyExitEngine",
+    "EarlyExitNet",
+    "Model",
+    "ModelFileError",
+    "build_network",
+    "classifier",
+    "count_parameters",
+    "default_model_path",
+    "load_model",
+    "resolve_device",
+    "save_model",
+]

@@ -1,0 +1,183 @@
+"""The model file: one self-describing file with everything the block needs to classify.
+
+Layout (a ``torch.save`` of plain containers, loaded with ``weights_only=True`` so nothing in the file
+is ever executed):
+
+    format        "gr-eeamc-model"
+    version       1
+    config        {"exits": [...], "num_classes": int, "input_length": int,
+                   "classes": [...], "normalization": "l1" | "l2" | "none"}
+    thresholds    [float per early exit], entropy (log10) thresholds calibrated for the model
+    provenance    {dataset, seed, epochs, metrics, ...}: how the file was made
+    state_dict    the network's weights
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .networks import EarlyExitNet, resolve_exits
+from .windows import NORMALIZATIONS
+
+FORMAT = "gr-eeamc-model"
+VERSION = 1
+
+#: File name of the model the block uses when none is given.
+DEFAULT_MODEL_NAME = "eeamc_rml22.pt"
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used; the message names the file, the problem and the fix."""
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"model file {self.path}: {problem}")
+
+
+@dataclass
+class Model:
+    """A loaded model: the network (in eval mode) and what it needs to be used correctly."""
+
+    net: EarlyExitNet
+    classes: list[str]
+    normalization: str = "l1"
+    thresholds: list[float] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    path: str | None = None
+
+    @property
+    def input_length(self) -> int:
+        return self.net.input_length
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "exits": list(self.net.exit_points),
+            "num_classes": self.net.num_classes,
+            "input_length": self.net.input_length,
+            "classes": list(self.classes),
+            "normalization": self.normalization,
+        }
+
+
+def save_model(model: Model, path: str | os.PathLike) -> None:
+    """Write ``model`` to ``path`` atomically: a crash mid-write never leaves a half file behind."""
+    check_model(model, path)
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": model.config(),
+        "thresholds": [float(t) for t in model.thresholds],
+        "provenance": model.provenance,
+        "state_dict": {k: v.detach().cpu() for k, v in model.net.state_dict().items()},
+    }
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save(payload, temporary)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def load_model(path: str | os.PathLike | None = None) -> Model:
+    """Load a model file (``None`` or "" = the shipped default) without running code from it."""
+    path = Path(path) if path else default_model_path()
+    if not path.is_file():
+        raise ModelFileError(path, "no such file: check the path, or leave it empty for the shipped model")
+    payload = read_payload(path)
+    config = payload["config"]
+    try:
+        net = EarlyExitNet(
+            config["exits"], num_classes=int(config["num_classes"]), input_length=int(config["input_length"])
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(path, f"network configuration {config!r} is not valid ({error})") from error
+    try:
+        net.load_state_dict(payload["state_dict"])
+    except (RuntimeError, TypeError, AttributeError) as error:
+        raise ModelFileError(
+            path, f"weights do not match the configured network (exits {config['exits']}): {error}"
+        ) from error
+    model = Model(
+        net=net.eval(),
+        classes=list(config.get("classes", [])),
+        normalization=config.get("normalization", "l1"),
+        thresholds=[float(t) for t in payload.get("thresholds", [])],
+        provenance=dict(payload.get("provenance", {})),
+        path=str(path),
+    )
+    check_model(model, path)
+    return model
+
+
+def read_payload(path: Path) -> dict[str, Any]:
+    """The file's top-level dict, or a ModelFileError saying why it is not a gr-eeamc model file."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for truncated, corrupt or unsafe files
+        raise ModelFileError(
+            path, f"cannot be read as a gr-eeamc model (truncated, corrupt or not a torch file: {error})"
+        ) from error
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelFileError(
+            path,
+            f"is not a gr-eeamc model file (no format={FORMAT!r} entry); a bare state_dict or another "
+            "project's checkpoint must be converted with training (python -m training train ... --out)",
+        )
+    if payload.get("version") != VERSION:
+        raise ModelFileError(
+            path, f"has format version {payload.get('version')!r}; this gr-eeamc reads version {VERSION}"
+        )
+    missing = [key for key in ("config", "state_dict") if not isinstance(payload.get(key), dict)]
+    if missing:
+        raise ModelFileError(path, f"lacks its {' and '.join(missing)} entry")
+    return payload
+
+
+def check_model(model: Model, path: str | os.PathLike) -> None:
+    """Raise ModelFileError where the model's parts do not fit together."""
+    net = model.net
+    if len(model.classes) != net.num_classes:
+        raise ModelFileError(
+            path, f"lists {len(model.classes)} class names for a network with {net.num_classes} outputs"
+        )
+    if model.normalization not in NORMALIZATIONS:
+        raise ModelFileError(
+            path, f"names normalisation {model.normalization!r}; known: {', '.join(NORMALIZATIONS)}"
+        )
+    if len(model.thresholds) != net.num_exits - 1:
+        raise ModelFileError(
+            path, f"has {len(model.thresholds)} threshold(s) for {net.num_exits - 1} early exit(s)"
+        )
+    if any(not math.isfinite(t) or t < 0 for t in model.thresholds):
+        raise ModelFileError(path, f"has invalid thresholds {model.thresholds} (finite, >= 0 expected)")
+    resolve_exits(list(net.exit_points))
+
+
+def default_model_path() -> Path:
+    """The shipped model: installed under the module's data folder, or in the source tree."""
+    candidates = []
+    if os.environ.get("EEAMC_MODEL_DIR"):
+        candidates.append(Path(os.environ["EEAMC_MODEL_DIR"]) / DEFAULT_MODEL_NAME)
+    try:
+        from ._install_paths import MODEL_DIR  # written by CMake at install time
+
+        candidates.append(Path(MODEL_DIR) / DEFAULT_MODEL_NAME)
+    except ImportError:
+        pass
+    candidates.append(Path(__file__).resolve().parents[2] / "models" / DEFAULT_MODEL_NAME)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return candidates[0]

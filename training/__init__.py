@@ -1,0 +1,1 @@
+"""Offline half of gr-eeamc: regenerate RML22-like data, train early-exit networks, evaluate per SNR."""

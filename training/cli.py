@@ -1,0 +1,42 @@
+"""``python -m training <command>``: one sub-command per module, each with its own --help.
+
+Every command module exposes ``configure_parser(parser)`` (adds its options) and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: sub-command -> (module, one-line help)
+COMMANDS = {
+    "generate": ("training.generate", "generate an RML22-style dataset with GNU Radio"),
+    "train": ("training.train", "train an early-exit network with the paper's Algorithm 1"),
+    "evaluate": ("training.evaluate", "accuracy, exits, MACs and speed per SNR, with plots"),
+    "calibrate": ("training.calibrate", "choose early-exit thresholds within an accuracy budget"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m training",
+        description="Reproduce 'Using Early Exits for Fast Inference in AMC' and train gr-eeamc models.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, summary) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = commands.add_parser(name, help=summary, description=module.__doc__,
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.configure_parser(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (ValueError, OSError) as error:  # user errors: one clear line, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
