@@ -5,8 +5,20 @@ and the model file are plain PyTorch modules that the training package shares.
 """
 
 from .engine import Classification, EarlyExitEngine, resolve_device
-from .model_file import Model, ModelFileError, default_model_path, load_model, save_model
-from .networks import PRESETS, STAGE_NAMES, EarlyExitNet, build_network, count_parameters
+from .model_file import (
+    Model,
+    ModelFileError,
+    default_model_path,
+    load_model,
+    save_model,
+)
+from .networks import (
+    PRESETS,
+    STAGE_NAMES,
+    EarlyExitNet,
+    build_network,
+    count_parameters,
+)
 
 try:
     from .classifier import classifier

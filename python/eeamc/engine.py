@@ -83,8 +83,11 @@ class EarlyExitEngine:
 
     def set_thresholds(self, thresholds: Sequence[float] | float) -> None:
         """One value for every early exit, or one per early exit; negative, NaN or Inf is refused."""
-        values = [float(thresholds)] * len(self.thresholds) if isinstance(thresholds, (int, float)) \
+        values = (
+            [float(thresholds)] * len(self.thresholds)
+            if isinstance(thresholds, (int, float))
             else [float(t) for t in thresholds]
+        )
         if len(values) != len(self.thresholds):
             raise ValueError(
                 f"expected {len(self.thresholds)} threshold(s), one per early exit, got {len(values)}"

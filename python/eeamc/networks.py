@@ -10,7 +10,8 @@ Exit numbering: exit 0 is the first early exit; the last exit is the end of the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -182,7 +183,10 @@ class EarlyExitNet(nn.Module):
     def segment_macs(self) -> list[int]:
         """Multiply-accumulates of each segment's backbone stages, for one window."""
         return [
-            count_macs(nn.Sequential(*self.stages[a:b]), (2, self.input_length) if a == 0 else self.stage_shapes[a - 1])
+            count_macs(
+                nn.Sequential(*self.stages[a:b]),
+                (2, self.input_length) if a == 0 else self.stage_shapes[a - 1],
+            )
             for a, b in zip(self.segment_bounds, self.segment_bounds[1:])
         ]
 
@@ -210,13 +214,24 @@ class EarlyExitNet(nn.Module):
 def stage_output_shapes(stages: nn.ModuleList, input_length: int) -> list[tuple[int, ...]]:
     """Output shape (without batch) of every stage for a [2, input_length] window."""
     shapes = []
-    with torch.no_grad():
+    with torch.no_grad(), evaluating(stages):  # BatchNorm refuses a batch of one in training mode
         h = torch.zeros(1, 2, input_length)
         for stage in stages:
-            h = stage.eval()(h)  # eval: BatchNorm refuses a batch of one in training mode
-            stage.train()
+            h = stage(h)
             shapes.append(tuple(h.shape[1:]))
     return shapes
+
+
+@contextmanager
+def evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """Put every submodule in eval mode for a probe pass, then restore each one's own mode."""
+    modes = {sub: sub.training for sub in module.modules()}
+    module.eval()
+    try:
+        yield module
+    finally:
+        for sub, training in modes.items():
+            sub.training = training
 
 
 def count_macs(module: nn.Module, input_shape: Sequence[int]) -> int:
@@ -237,21 +252,16 @@ def count_macs(module: nn.Module, input_shape: Sequence[int]) -> int:
             handles.append(layer.register_forward_hook(conv_hook))
         elif isinstance(layer, nn.Linear):
             handles.append(layer.register_forward_hook(linear_hook))
-    was_training = module.training
-    module.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), evaluating(module):
             module(torch.zeros(1, *input_shape))
     finally:
         for handle in handles:
             handle.remove()
-        module.train(was_training)
     return macs
 
 
-def build_network(
-    arch: str | Sequence[str], num_classes: int = 10, input_length: int = 128
-) -> EarlyExitNet:
+def build_network(arch: str | Sequence[str], num_classes: int = 10, input_length: int = 128) -> EarlyExitNet:
     """A network by preset name ('baseline', 'v0'..'v3') or exit list ('conv2,conv5')."""
     return EarlyExitNet(resolve_exits(arch), num_classes=num_classes, input_length=input_length)
 

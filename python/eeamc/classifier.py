@@ -1,0 +1,238 @@
+"""The GNU Radio block: classify the modulation of every window of a complex stream.
+
+Samples pass through unchanged. Each ``work()`` call frames all its complete windows (the output
+multiple is the window length, so windows never straddle calls), normalises them as the model was
+trained, classifies them in one batched early-exit engine call, and reports each window as a stream
+tag on its first sample and as a message on the ``classification`` port.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import pmt
+import torch
+from gnuradio import gr
+
+from .engine import Classification, EarlyExitEngine
+from .model_file import load_model
+from .windows import frame, normalize, valid_windows
+
+TAG_KEY = pmt.intern("amc")
+PORT = pmt.intern("classification")
+REPORT_MODES = ("all", "change", "every_n")
+#: Upstream tags whose latest value each message carries (as USRP / RTL-SDR sources emit them).
+METADATA_KEYS = ("rx_freq", "rx_time")
+UNCLASSIFIABLE = -1
+
+_KEYS = {
+    name: pmt.intern(name)
+    for name in (
+        "label",
+        "class",
+        "exit",
+        "entropy",
+        "confidence",
+        "unclassifiable",
+        "offset",
+        "probabilities",
+        "window",
+        *METADATA_KEYS,
+    )
+}
+
+
+class classifier(gr.sync_block):
+    """Early-exit modulation classifier.
+
+    Args:
+        model: path of a gr-eeamc model file; "" uses the shipped model.
+        device: "auto", "cpu", "cuda" or "cuda:N".
+        threshold: entropy threshold for every early exit; -1 or None uses the model's calibrated
+            thresholds, 0 turns early exits off. Settable while running.
+        report: "all" (every window), "change" (a window whose class differs from the previous one) or
+            "every_n" (every ``report_every``-th window).
+        report_every: N for ``report="every_n"``.
+        max_batch: most windows per engine call; also sizes the output buffer so work() sees batches.
+    """
+
+    def __init__(
+        self,
+        model: str = "",
+        device: str = "auto",
+        threshold: float | Sequence[float] | None = -1,
+        report: str = "all",
+        report_every: int = 1,
+        max_batch: int = 256,
+    ) -> None:
+        gr.sync_block.__init__(self, name="eeamc_classifier", in_sig=[np.complex64], out_sig=[np.complex64])
+        self.model = load_model(model)
+        self.classes = list(self.model.classes)
+        self.window_length = self.model.input_length
+        self.engine = EarlyExitEngine(self.model.net, self.model.thresholds, device)
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        self.max_batch = int(max_batch)
+        self._lock = threading.Lock()  # set_threshold() comes from the GUI / another thread
+        self.set_threshold(threshold)
+        self.set_report(report, report_every)
+
+        self.set_output_multiple(self.window_length)
+        self.set_min_output_buffer(self.window_length * self.max_batch)
+        self.message_port_register_out(PORT)
+
+        self._label_pmts = [pmt.intern(name) for name in self.classes]
+        self._windows_seen = 0
+        self._previous_class: int | None = None
+        self._metadata: dict[str, tuple[int, pmt.pmt_base]] = {}
+        self._unclassifiable_count = 0
+
+    # ---- runtime settings (GRC callbacks) ------------------------------------------------------------
+
+    def set_threshold(self, threshold: float | Sequence[float] | None) -> None:
+        """-1/None: the model's calibrated thresholds; 0: early exits off; else one value for all exits
+        (or one per exit)."""
+        if threshold is None or (np.isscalar(threshold) and float(threshold) < 0):
+            values: Sequence[float] | float = self.model.thresholds
+        else:
+            values = threshold if not np.isscalar(threshold) else float(threshold)
+        with self._lock:
+            self.engine.set_thresholds(values)
+
+    def threshold(self) -> list[float]:
+        return list(self.engine.thresholds)
+
+    def set_report(self, report: str, report_every: int = 1) -> None:
+        if report not in REPORT_MODES:
+            raise ValueError(f"report must be one of {REPORT_MODES}, got {report!r}")
+        if int(report_every) < 1:
+            raise ValueError(f"report_every must be >= 1, got {report_every}")
+        self.report, self.report_every = report, int(report_every)
+
+    def set_report_every(self, report_every: int) -> None:
+        self.set_report(self.report, report_every)
+
+    # ---- streaming ------------------------------------------------------------------------------------
+
+    def work(self, input_items, output_items):
+        samples = input_items[0]
+        count = len(output_items[0]) - len(output_items[0]) % self.window_length
+        output_items[0][:count] = samples[:count]
+        if count == 0:
+            return 0
+        first = self.nitems_written(0)
+        windows = frame(samples[:count], self.window_length)
+        valid = valid_windows(windows)
+        results = self._classify(windows[valid]) if valid.any() else None
+        # Row of each window in ``results``; None for windows that could not be classified.
+        rows = np.cumsum(valid) - 1
+        metadata_tags = self._metadata_tags(count)
+        for index in range(len(windows)):
+            offset = first + index * self.window_length
+            self._absorb_metadata(metadata_tags, offset)
+            row = int(rows[index]) if valid[index] and results is not None else None
+            self._report(offset, results, row)
+        return count
+
+    def _classify(self, windows: np.ndarray) -> Classification | None:
+        """Classify valid windows in batches of at most max_batch; None if the engine failed."""
+        batch = torch.from_numpy(normalize(windows, self.model.normalization))
+        try:
+            with self._lock:
+                parts = [
+                    self.engine.classify(batch[i : i + self.max_batch])
+                    for i in range(0, len(batch), self.max_batch)
+                ]
+        except Exception as error:  # noqa: BLE001 - a running flowgraph must survive (e.g. CUDA OOM)
+            self.logger.error(f"classification failed, windows reported unclassifiable: {error}")
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        return Classification(
+            *(
+                torch.cat([getattr(part, name) for part in parts])
+                for name in Classification.__dataclass_fields__
+            )
+        )
+
+    def _metadata_tags(self, count: int) -> list[gr.tag_t]:
+        start = self.nitems_read(0)
+        tags = [
+            tag
+            for key in METADATA_KEYS
+            for tag in self.get_tags_in_range(0, start, start + count, pmt.intern(key))
+        ]
+        return sorted(tags, key=lambda tag: tag.offset)
+
+    def _absorb_metadata(self, tags: list[gr.tag_t], offset: int) -> None:
+        """Remember the latest rx_freq / rx_time tagged at or before ``offset``."""
+        while tags and tags[0].offset <= offset:
+            tag = tags.pop(0)
+            self._metadata[pmt.symbol_to_string(tag.key)] = (tag.offset, tag.value)
+
+    def _report(self, offset: int, results: Classification | None, row: int | None) -> None:
+        self._windows_seen += 1
+        label = int(results.label[row]) if row is not None else UNCLASSIFIABLE
+        if not self._should_report(label):
+            return
+        summary = self._summary(results, row)
+        self.add_item_tag(0, offset, TAG_KEY, summary)
+        self.message_port_pub(PORT, self._message(summary, results, row, offset))
+
+    def _should_report(self, label: int) -> bool:
+        changed = label != self._previous_class
+        self._previous_class = label
+        if self.report == "change":
+            return changed
+        if self.report == "every_n":
+            return (self._windows_seen - 1) % self.report_every == 0
+        return True
+
+    def _summary(self, results: Classification | None, row: int | None) -> pmt.pmt_base:
+        """The tag's dict: label, class, exit, entropy, confidence, unclassifiable."""
+        if row is None:
+            fields = (
+                pmt.intern("unclassifiable"),
+                pmt.from_long(UNCLASSIFIABLE),
+                pmt.from_long(-1),
+                pmt.from_double(float("nan")),
+                pmt.from_double(0.0),
+                pmt.PMT_T,
+            )
+            if self._unclassifiable_count == 0:
+                self.logger.warning("NaN/Inf or all-zero window: reported as unclassifiable (logged once)")
+            self._unclassifiable_count += 1
+        else:
+            label = int(results.label[row])
+            fields = (
+                self._label_pmts[label],
+                pmt.from_long(label),
+                pmt.from_long(int(results.exit[row])),
+                pmt.from_double(float(results.entropy[row])),
+                pmt.from_double(float(results.confidence[row])),
+                pmt.PMT_F,
+            )
+        summary = pmt.make_dict()
+        for name, value in zip(("label", "class", "exit", "entropy", "confidence", "unclassifiable"), fields):
+            summary = pmt.dict_add(summary, _KEYS[name], value)
+        return summary
+
+    def _message(
+        self, summary: pmt.pmt_base, results: Classification | None, row: int | None, offset: int
+    ) -> pmt.pmt_base:
+        """The message: the tag's dict plus offset, probabilities, window count and rx metadata."""
+        probabilities = (
+            results.probabilities[row].numpy()
+            if row is not None
+            else np.zeros(len(self.classes), dtype=np.float32)
+        )
+        message = pmt.dict_add(summary, _KEYS["offset"], pmt.from_uint64(offset))
+        message = pmt.dict_add(
+            message, _KEYS["probabilities"], pmt.init_f32vector(len(probabilities), probabilities.tolist())
+        )
+        message = pmt.dict_add(message, _KEYS["window"], pmt.from_uint64(self._windows_seen - 1))
+        for key, (_, value) in self._metadata.items():
+            message = pmt.dict_add(message, _KEYS[key], value)
+        return message
