@@ -627,6 +627,8 @@ def plain(value: Any) -> Any:
     """HDF5 attribute / numpy value -> plain Python (str, int, float, bool, list, dict) for provenance."""
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        return str(value)  # str subclasses (torch's TorchVersion) are not plain for torch.load(weights_only)
     if isinstance(value, np.ndarray):
         return [plain(v) for v in value.tolist()] if value.ndim else plain(value.item())
     if isinstance(value, np.generic):

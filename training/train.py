@@ -1,0 +1,799 @@
+"""Train an early-exit network (or the baseline) and write a gr-eeamc model file.
+
+The paper's Algorithm 1 (--scheme paper, the default): one forward pass with the graph cut between
+segments, then the sum of the exits' cross-entropy losses goes back in one backward pass. Each exit's
+loss therefore reaches only its own segment and its own branch: with one early exit, loss 1 trains the
+common layers and the exit branch, loss 2 only the layers after the branch point; with more exits, each
+exit trains the layers since the previous exit plus its branch. --scheme joint instead back-propagates a
+weighted sum of all exit losses through the whole network.
+
+Defaults are the authors': Adam lr 1e-4, weight decay 5e-4, batch 500, 50 epochs, no schedule, the
+checkpoint with the lowest validation loss (the mean of the exit losses) kept, early stop after 8 epochs
+without improvement, seed 25, the paper's stratified 80/10/10 split. On a CPU that is about 95 minutes
+per network; a higher --lr with --lr-schedule onecycle over about 15 epochs converges in a fraction.
+
+Every epoch a checkpoint (model, optimizer, schedule, RNG states, early-stopping state) is written
+atomically and a JSON line appended to the log; --resume continues an interrupted run exactly where it
+stopped. At the end the best weights are saved as the model file with its provenance, and the early-exit
+thresholds are calibrated on the validation split (training.calibrate) unless --no-calibrate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from gnuradio.eeamc.engine import resolve_device
+from gnuradio.eeamc.model_file import Model, save_model
+from gnuradio.eeamc.networks import EarlyExitNet, build_network, count_parameters, resolve_exits
+from gnuradio.eeamc.windows import NORMALIZATIONS, normalize
+from torch import nn
+from tqdm import tqdm
+
+from training.datasets import (
+    WINDOW_MODES,
+    Dataset,
+    load_dataset,
+    parse_class_list,
+    parse_snr_list,
+    plain,
+    split_indices,
+)
+
+SCHEMES = ("paper", "joint")
+LR_SCHEDULES = ("none", "onecycle", "cosine")
+
+#: The paper's entropy threshold, used for every early exit when calibration is skipped or unavailable.
+PAPER_THRESHOLD = 0.35
+
+#: Windows per forward pass when measuring validation loss (no gradients, so larger than training's).
+EVAL_BATCH = 2048
+
+CHECKPOINT_FORMAT = "gr-eeamc-train-checkpoint"
+
+#: Settings a resumed run must share with its checkpoint (anything else, e.g. --patience, may change).
+RESUME_MUST_MATCH = (
+    "data", "exits", "classes", "snrs", "length", "window_mode", "normalization", "scheme", "exit_weights",
+    "lr", "weight_decay", "batch_size", "seed", "lr_schedule", "test_fraction", "val_fraction",
+)  # fmt: skip
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--data", required=True, metavar="FILE", help="dataset file (any layout training.datasets reads)"
+    )
+    data.add_argument(
+        "--classes",
+        help="comma list of classes to train on, in label order (all the file has when not given)",
+    )
+    data.add_argument(
+        "--snrs", help="SNRs to train on: comma list and/or start:stop:step ranges (all when not given)"
+    )
+    data.add_argument(
+        "--length", type=int, default=128, help="window length in samples (the network's input)"
+    )
+    data.add_argument(
+        "--window-mode",
+        choices=WINDOW_MODES,
+        default="split",
+        help="records longer than --length (RML2018): split into windows or crop",
+    )
+    data.add_argument(
+        "--normalization",
+        choices=NORMALIZATIONS,
+        default="l1",
+        help="per-window normalisation applied to the data and recorded in the model file",
+    )
+    data.add_argument(
+        "--test-fraction", type=float, default=0.1, help="share of each (class, SNR) group for test"
+    )
+    data.add_argument("--val-fraction", type=float, default=0.1, help="share of the rest for validation")
+
+    model = parser.add_argument_group("network and training")
+    model.add_argument(
+        "--arch",
+        required=True,
+        help="baseline, v0, v1, v2, v3 or a comma list of exit points such as conv2,conv5",
+    )
+    model.add_argument("--out", required=True, metavar="MODEL", help="model file to write")
+    model.add_argument(
+        "--scheme",
+        choices=SCHEMES,
+        default="paper",
+        help="paper: Algorithm 1 gradient routing; joint: weighted sum through the whole network",
+    )
+    model.add_argument(
+        "--exit-weights",
+        help="comma list, one weight per exit (early exits first); when not given 1 each for paper "
+        "(each loss trains its own segment), equal weights summing to 1 for joint",
+    )
+    model.add_argument("--epochs", type=int, default=50, help="maximum epochs")
+    model.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (the peak for onecycle)")
+    model.add_argument("--weight-decay", type=float, default=5e-4, help="Adam (L2) weight decay")
+    model.add_argument("--batch-size", type=int, default=500, help="windows per step")
+    model.add_argument(
+        "--patience", type=int, default=8, help="stop after this many epochs without improvement"
+    )
+    model.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default="none",
+        help="learning-rate schedule over --epochs, stepped every batch",
+    )
+    model.add_argument(
+        "--seed", type=int, default=25, help="seed of the split, initial weights, batches, dropout"
+    )
+
+    run_group = parser.add_argument_group("running")
+    run_group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    run_group.add_argument(
+        "--threads",
+        "--workers",
+        dest="threads",
+        type=int,
+        default=0,
+        help="CPU threads for torch (0: every core this process may use)",
+    )
+    run_group.add_argument("--checkpoint", metavar="PATH", help="checkpoint file (MODEL.ckpt when not given)")
+    run_group.add_argument(
+        "--log",
+        metavar="PATH",
+        help="JSON-lines log, one line per epoch (MODEL stem + .log.jsonl when not given)",
+    )
+    run_group.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    run_group.add_argument("--restart", action="store_true", help="start over even if a checkpoint exists")
+    run_group.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help=f"skip threshold calibration and store the paper's T={PAPER_THRESHOLD}",
+    )
+    run_group.add_argument("--budget", type=float, default=0.5,
+                           help="calibration: accuracy budget in percentage points against early exits off")  # fmt: skip
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides the outcome of a run (stored in checkpoint and provenance)."""
+
+    data: str
+    exits: list[str]
+    arch: str
+    classes: list[str] | None
+    snrs: list[int] | None
+    length: int = 128
+    window_mode: str = "split"
+    normalization: str = "l1"
+    scheme: str = "paper"
+    exit_weights: list[float] = field(default_factory=list)
+    epochs: int = 50
+    lr: float = 1e-4
+    weight_decay: float = 5e-4
+    batch_size: int = 500
+    patience: int = 8
+    lr_schedule: str = "none"
+    seed: int = 25
+    test_fraction: float = 0.1
+    val_fraction: float = 0.1
+
+
+@dataclass
+class Paths:
+    out: Path
+    checkpoint: Path
+    log: Path
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint carries besides the tensors' owners (model, optimizer, schedule)."""
+
+    epoch: int = 0  # epochs completed
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    epochs_without_improvement: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    elapsed: float = 0.0  # seconds of training over all sessions
+    stopped_early: bool = False
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    paths = paths_from_args(args)
+    device = resolve_device(args.device)
+    torch.set_num_threads(args.threads if args.threads > 0 else available_cores())
+    train_set, val_set = load_train_val(config)
+    print(
+        f"data {config.data}: {len(train_set)} train / {len(val_set)} val windows, "
+        f"{len(train_set.classes)} classes, SNRs {train_set.snrs[0]}..{train_set.snrs[-1]} dB; "
+        f"{config.arch} ({', '.join(config.exits) or 'no early exit'}), scheme {config.scheme}, "
+        f"device {device}, {torch.get_num_threads()} threads",
+        file=sys.stderr,
+    )
+    try:
+        net, state = fit(config, train_set, val_set, paths, device, resume=args.resume, restart=args.restart)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: continue with the same command and --resume ({paths.checkpoint})",
+            file=sys.stderr,
+        )
+        return 130
+    model = Model(net=net.cpu().eval(), classes=list(train_set.classes), normalization=config.normalization)
+    model.provenance = provenance(config, args, train_set, val_set, state, paths, device)
+    threshold_note = set_thresholds(model, val_set, config, args)
+    save_model(model, paths.out)
+    best = state.history[state.best_epoch - 1] if state.best_epoch else {}
+    print(
+        f"wrote {paths.out}: best epoch {state.best_epoch} of {state.epoch}, val accuracy per exit "
+        f"{fmt(best.get('val_acc', []))}, thresholds {fmt(model.thresholds)} ({threshold_note})"
+    )
+    return 0
+
+
+# -------------------------------------------------------------------------------------------- set-up
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    exits = list(resolve_exits(args.arch))
+    num_exits = len(exits) + 1
+    for name in ("epochs", "batch_size", "length"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.lr <= 0 or args.weight_decay < 0 or args.patience < 1:
+        raise ValueError("--lr must be > 0, --weight-decay >= 0 and --patience >= 1")
+    return TrainConfig(
+        data=str(Path(args.data).resolve()),
+        exits=exits,
+        arch=args.arch,
+        classes=parse_class_list(args.classes),
+        snrs=parse_snr_list(args.snrs),
+        length=args.length,
+        window_mode=args.window_mode,
+        normalization=args.normalization,
+        scheme=args.scheme,
+        exit_weights=parse_exit_weights(args.exit_weights, num_exits, args.scheme),
+        epochs=args.epochs,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        lr_schedule=args.lr_schedule,
+        seed=args.seed,
+        test_fraction=args.test_fraction,
+        val_fraction=args.val_fraction,
+    )
+
+
+def parse_exit_weights(text: str | None, num_exits: int, scheme: str) -> list[float]:
+    """One non-negative weight per exit; the scheme's default when none are given."""
+    if not text:
+        return [1.0] * num_exits if scheme == "paper" else [1.0 / num_exits] * num_exits
+    try:
+        weights = [float(w) for w in text.split(",") if w.strip()]
+    except ValueError as error:
+        raise ValueError(f"--exit-weights {text!r}: expected numbers separated by commas") from error
+    if len(weights) != num_exits or any(not math.isfinite(w) or w < 0 for w in weights) or not any(weights):
+        raise ValueError(
+            f"--exit-weights {text!r}: need {num_exits} non-negative weights (early exits first, "
+            "the backbone's last), not all zero"
+        )
+    return weights
+
+
+def paths_from_args(args: argparse.Namespace) -> Paths:
+    out = Path(args.out)
+    return Paths(
+        out=out,
+        checkpoint=Path(args.checkpoint) if args.checkpoint else Path(f"{out}.ckpt"),
+        log=Path(args.log) if args.log else out.parent / f"{out.stem}.log.jsonl",
+    )
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def load_train_val(config: TrainConfig) -> tuple[Dataset, Dataset]:
+    """The training and validation splits (the test split is never touched here)."""
+    dataset = load_dataset(
+        config.data,
+        classes=config.classes,
+        snrs=config.snrs,
+        length=config.length,
+        window_mode=config.window_mode,
+    )
+    parts = split_indices(dataset, config.seed, config.test_fraction, config.val_fraction)
+    if parts["train"].size < 2 or parts["val"].size < 1:
+        raise ValueError(
+            f"dataset {config.data}: {len(dataset)} windows give {parts['train'].size} training and "
+            f"{parts['val'].size} validation windows; use more data or larger fractions"
+        )
+    subsets = []
+    for name in ("train", "val"):
+        subset = dataset.subset(parts[name])
+        subset.attrs.update(split=name, split_seed=config.seed)
+        subsets.append(subset)
+    return subsets[0], subsets[1]
+
+
+def to_tensors(
+    dataset: Dataset, normalization: str, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Windows (normalised as the model will see them on air) and labels, on the training device."""
+    x = torch.from_numpy(np.ascontiguousarray(normalize(dataset.x, normalization), dtype=np.float32))
+    return x.to(device), torch.from_numpy(dataset.y.astype(np.int64)).to(device)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, numpy and torch (dropout, initial weights); return the batch-order generator."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(seed)
+
+
+def make_scheduler(
+    kind: str, optimizer: torch.optim.Optimizer, lr: float, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """A per-batch learning-rate schedule over the whole run, or None (the authors' constant rate)."""
+    if kind == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps)
+    if kind == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    return None
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Batches per epoch; a last batch of one window is dropped (BatchNorm cannot train on it)."""
+    return n // batch_size + (1 if n % batch_size > 1 else 0)
+
+
+# ---------------------------------------------------------------------------------------- Algorithm 1
+
+
+def exit_losses(outputs: Sequence[torch.Tensor], y: torch.Tensor) -> list[torch.Tensor]:
+    """Cross-entropy of every exit's logits."""
+    return [nn.functional.cross_entropy(logits, y) for logits in outputs]
+
+
+def combined_loss(losses: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
+    """Weighted sum of the exit losses. Exits of weight 0 are left out of the graph entirely, so layers
+    only they would train keep ``grad = None`` and Adam (weight decay included) leaves them untouched."""
+    terms = [w * loss for w, loss in zip(weights, losses) if w != 0]
+    return torch.stack(terms).sum()
+
+
+def forward_for_scheme(net: EarlyExitNet, x: torch.Tensor, scheme: str) -> list[torch.Tensor]:
+    """Every exit's logits; for the paper's scheme with the graph cut between segments (Algorithm 1)."""
+    return net(x, detach_between_segments=scheme == "paper")
+
+
+def train_step(
+    net: EarlyExitNet,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    scheme: str,
+    weights: Sequence[float],
+) -> tuple[list[float], list[int]]:
+    """One optimizer step; returns each exit's loss and number of correct answers on the batch."""
+    optimizer.zero_grad(set_to_none=True)
+    outputs = forward_for_scheme(net, x, scheme)
+    losses = exit_losses(outputs, y)
+    combined_loss(losses, weights).backward()
+    optimizer.step()
+    correct = [int((logits.argmax(dim=1) == y).sum()) for logits in outputs]
+    return [float(loss.detach()) for loss in losses], correct
+
+
+# ------------------------------------------------------------------------------------------- the loop
+
+
+def fit(
+    config: TrainConfig,
+    train_set: Dataset,
+    val_set: Dataset,
+    paths: Paths,
+    device: torch.device,
+    resume: bool = False,
+    restart: bool = False,
+) -> tuple[EarlyExitNet, TrainState]:
+    """Train with early stopping and per-epoch checkpoints; return the network with the best weights."""
+    generator = seed_everything(config.seed)
+    net = build_network(config.exits, num_classes=len(train_set.classes), input_length=config.length).to(
+        device
+    )
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps = steps_per_epoch(len(train_set), config.batch_size)
+    scheduler = make_scheduler(config.lr_schedule, optimizer, config.lr, config.epochs * steps)
+    state = TrainState()
+    if resume and paths.checkpoint.is_file():
+        state = load_checkpoint(paths.checkpoint, config, net, optimizer, scheduler, generator, device)
+        print(f"resuming {paths.checkpoint} after epoch {state.epoch}", file=sys.stderr)
+    elif resume:
+        print(f"no checkpoint at {paths.checkpoint}: starting from scratch", file=sys.stderr)
+    elif paths.checkpoint.is_file() and not restart:
+        raise ValueError(
+            f"checkpoint {paths.checkpoint} exists from an earlier run: add --resume to continue it or "
+            "--restart to train from scratch (and overwrite it)"
+        )
+    rewrite_log(paths.log, state.history)
+    x_train, y_train = to_tensors(train_set, config.normalization, device)
+    x_val, y_val = to_tensors(val_set, config.normalization, device)
+    while state.epoch < config.epochs and state.epochs_without_improvement < config.patience:
+        started = time.perf_counter()
+        train_metrics = train_epoch(
+            net, optimizer, scheduler, x_train, y_train, config, generator, state.epoch
+        )
+        val_loss, val_acc = evaluate_exits(net, x_val, y_val)
+        state.epoch += 1
+        objective = float(np.mean(val_loss))  # the authors' 0.5*l1 + 0.5*l2, for any number of exits
+        improved = objective < state.best_loss
+        if improved:
+            state.best_loss, state.best_epoch, state.epochs_without_improvement = objective, state.epoch, 0
+            state.best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+        else:
+            state.epochs_without_improvement += 1
+        seconds = time.perf_counter() - started
+        state.elapsed += seconds
+        record = {
+            "epoch": state.epoch,
+            **train_metrics,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "val_objective": objective,
+            "best": improved,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": round(seconds, 3),
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        state.history.append(record)
+        save_checkpoint(paths.checkpoint, config, net, optimizer, scheduler, generator, state)
+        append_log(paths.log, record)
+        print(epoch_line(record, config.epochs), file=sys.stderr)
+    state.stopped_early = state.epochs_without_improvement >= config.patience
+    if state.stopped_early:
+        print(f"early stop: no improvement for {config.patience} epochs", file=sys.stderr)
+    if state.best_state is not None:
+        net.load_state_dict(state.best_state)
+    return net, state
+
+
+def train_epoch(
+    net: EarlyExitNet,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    generator: torch.Generator,
+    epoch: int,
+) -> dict[str, list[float]]:
+    """One pass over the training windows in a seeded random order; mean loss and accuracy per exit."""
+    net.train()
+    order = torch.randperm(x.shape[0], generator=generator).to(x.device)
+    steps = steps_per_epoch(x.shape[0], config.batch_size)
+    loss_sums = np.zeros(net.num_exits)
+    correct = np.zeros(net.num_exits)
+    seen = 0
+    with tqdm(
+        total=steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False, disable=None
+    ) as bar:
+        for step in range(steps):
+            batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+            losses, hits = train_step(net, optimizer, x[batch], y[batch], config.scheme, config.exit_weights)
+            if scheduler is not None:
+                scheduler.step()
+            loss_sums += np.asarray(losses) * batch.numel()
+            correct += hits
+            seen += batch.numel()
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+            bar.update()
+    return {"train_loss": (loss_sums / seen).tolist(), "train_acc": (correct / seen).tolist()}
+
+
+@torch.no_grad()
+def evaluate_exits(net: EarlyExitNet, x: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Mean cross-entropy and accuracy of every exit over all windows (eval mode, no dropout)."""
+    net.eval()
+    loss_sums = np.zeros(net.num_exits)
+    correct = np.zeros(net.num_exits)
+    for start in range(0, x.shape[0], EVAL_BATCH):
+        xb, yb = x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
+        for k, logits in enumerate(net(xb)):
+            loss_sums[k] += float(nn.functional.cross_entropy(logits, yb, reduction="sum"))
+            correct[k] += int((logits.argmax(dim=1) == yb).sum())
+    return (loss_sums / x.shape[0]).tolist(), (correct / x.shape[0]).tolist()
+
+
+def epoch_line(record: dict[str, Any], epochs: int) -> str:
+    return (
+        f"epoch {record['epoch']}/{epochs}: train loss {fmt(record['train_loss'])} acc "
+        f"{fmt(record['train_acc'])} | val loss {fmt(record['val_loss'])} acc {fmt(record['val_acc'])} | "
+        f"lr {record['lr']:.2e} | {record['seconds']:.1f} s{' *best' if record['best'] else ''}"
+    )
+
+
+def fmt(values: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{v:.4f}" for v in values) + "]"
+
+
+# --------------------------------------------------------------------------------- checkpoint and log
+
+
+def save_checkpoint(
+    path: Path,
+    config: TrainConfig,
+    net: EarlyExitNet,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    generator: torch.Generator,
+    state: TrainState,
+) -> None:
+    """Everything needed to continue exactly here, written atomically (a crash never leaves half a file)."""
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "config": asdict(config),
+        "model": net.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "state": asdict(state),
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "batches": generator.get_state(),
+            "numpy": numpy_rng_state(),
+            "python": random.getstate(),
+        },
+    }
+    atomic_torch_save(payload, path)
+
+
+def load_checkpoint(
+    path: Path,
+    config: TrainConfig,
+    net: EarlyExitNet,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    generator: torch.Generator,
+    device: torch.device,
+) -> TrainState:
+    """Restore a run from its checkpoint after checking it belongs to the same experiment."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)  # never runs code from the file
+    except Exception as error:  # truncated or foreign files raise many types
+        raise ValueError(
+            f"checkpoint {path} cannot be read ({error}); use --restart to start over"
+        ) from error
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"checkpoint {path} is not a gr-eeamc training checkpoint; use --restart to start over"
+        )
+    saved = payload["config"]
+    current = asdict(config)
+    changed = [key for key in RESUME_MUST_MATCH if saved.get(key) != current[key]]
+    if config.lr_schedule != "none" and saved.get("epochs") != config.epochs:
+        changed.append("epochs (the learning-rate schedule spans them)")
+    if changed:
+        details = "; ".join(
+            f"{key}: {saved.get(key.split()[0])!r} -> {current[key.split()[0]]!r}" for key in changed
+        )
+        raise ValueError(
+            f"checkpoint {path} was made with different settings ({details}); resume with the original "
+            "settings or use --restart"
+        )
+    net.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    if scheduler is not None and payload["scheduler"] is not None:
+        scheduler.load_state_dict(payload["scheduler"])
+    rng = payload["rng"]
+    torch.set_rng_state(rng["torch"])
+    if rng["cuda"] and torch.cuda.is_available() and len(rng["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    generator.set_state(rng["batches"])
+    set_numpy_rng_state(rng["numpy"])
+    random.setstate(rng["python"])
+    net.to(device)
+    return TrainState(**payload["state"])
+
+
+def numpy_rng_state() -> dict[str, Any]:
+    """numpy's global RNG state as tensors and numbers (what torch.load(weights_only=True) accepts)."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
+            "has_gauss": int(has_gauss), "cached": float(cached)}  # fmt: skip
+
+
+def set_numpy_rng_state(state: dict[str, Any]) -> None:
+    keys = state["keys"].numpy().astype(np.uint32)
+    np.random.set_state((state["name"], keys, state["position"], state["has_gauss"], state["cached"]))
+
+
+def atomic_torch_save(payload: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save(payload, temporary)
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes 0600; give it a normal file's mode
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def rewrite_log(path: Path, history: Sequence[dict[str, Any]]) -> None:
+    """Start the log afresh, or from a resumed checkpoint's history (dropping epochs it never saved)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as log:
+        log.writelines(json.dumps(record) + "\n" for record in history)
+
+
+def append_log(path: Path, record: dict[str, Any]) -> None:
+    with open(path, "a") as log:
+        log.write(json.dumps(record) + "\n")
+
+
+# ------------------------------------------------------------------------------------- thresholds
+
+
+def set_thresholds(model: Model, val_set: Dataset, config: TrainConfig, args: argparse.Namespace) -> str:
+    """Calibrate the early-exit thresholds on the validation split (training.calibrate), or store the
+    paper's T for every early exit; record which in the provenance and return it as a note."""
+    early_exits = model.net.num_exits - 1
+    model.thresholds = [PAPER_THRESHOLD] * early_exits
+    if early_exits == 0:
+        note = "no early exits"
+    elif args.no_calibrate:
+        note = f"paper's T={PAPER_THRESHOLD} (--no-calibrate)"
+    else:
+        note = calibrate(model, val_set, config, args)
+    model.provenance["thresholds"] = note
+    return note
+
+
+def calibrate(model: Model, val_set: Dataset, config: TrainConfig, args: argparse.Namespace) -> str:
+    """Thresholds from training.calibrate when it is installed; the paper's T (already set) otherwise."""
+    try:
+        from training import calibrate as calibration
+    except ImportError as error:
+        if error.name != "training.calibrate":  # calibrate.py exists but something it imports is broken
+            raise
+        print(f"training.calibrate not available: storing the paper's T={PAPER_THRESHOLD}", file=sys.stderr)
+        return f"paper's T={PAPER_THRESHOLD} (training.calibrate not available)"
+    if hasattr(calibration, "calibrate_model"):  # also records the calibration in the provenance
+        calibration.calibrate_model(
+            model,
+            val_set,
+            budget_pp=args.budget,
+            device=args.device,
+            split="val",
+            data=config.data,
+            seed=config.seed,
+        )
+    else:
+        model.thresholds = [
+            float(t)
+            for t in calibration.calibrate_thresholds(
+                model, val_set, budget_pp=args.budget, device=args.device
+            )
+        ]
+    return f"calibrated on the validation split, budget {args.budget} pp"
+
+
+# ------------------------------------------------------------------------------------- provenance
+
+
+def provenance(
+    config: TrainConfig,
+    args: argparse.Namespace,
+    train_set: Dataset,
+    val_set: Dataset,
+    state: TrainState,
+    paths: Paths,
+    device: torch.device,
+) -> dict[str, Any]:
+    """How the model file was made: plain types only (the model file is loaded with weights_only)."""
+    best = state.history[state.best_epoch - 1] if state.best_epoch else {}
+    return plain(
+        {
+            "made_by": "python -m training train",
+            "command": shlex.join(sys.argv),
+            "arguments": {k: v for k, v in vars(args).items() if k not in ("handler", "command")},
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "git_commit": git_commit(),
+            "dataset": dataset_summary(train_set, val_set),
+            "config": asdict(config),
+            "algorithm": (
+                "Algorithm 1: each exit's loss trains only its own segment and branch"
+                if config.scheme == "paper"
+                else "joint: weighted sum of exit losses through the whole network"
+            ),
+            "parameters": count_parameters(
+                build_network(config.exits, len(train_set.classes), config.length)
+            ),
+            "epochs_run": state.epoch,
+            "best_epoch": state.best_epoch,
+            "stopped_early": state.stopped_early,
+            "val_loss": best.get("val_loss"),
+            "val_accuracy": best.get("val_acc"),
+            "val_objective": best.get("val_objective"),
+            "train_seconds": round(state.elapsed, 1),
+            "checkpoint": str(paths.checkpoint),
+            "log": str(paths.log),
+            "device": str(device),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "host": platform.node(),
+        }
+    )
+
+
+def dataset_summary(train_set: Dataset, val_set: Dataset) -> dict[str, Any]:
+    """The file, its recognised layout and its short attributes (long ones are only described)."""
+    source = Path(train_set.source)
+    stat = source.stat()
+    attrs = {}
+    for key, value in train_set.attrs.items():
+        text = json.dumps(plain(value), default=str)
+        attrs[key] = (
+            plain(value) if len(text) <= 400 else f"<{type(value).__name__} of {len(text)} characters>"
+        )
+    return {
+        "path": str(source.resolve()),
+        "bytes": stat.st_size,
+        "modified": dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat(timespec="seconds"),
+        "layout": train_set.attrs.get("layout"),
+        "classes": list(train_set.classes),
+        "snrs": train_set.snrs,
+        "train_windows": len(train_set),
+        "val_windows": len(val_set),
+        "attrs": attrs,
+    }
+
+
+def git_commit() -> str | None:
+    """The source tree's commit (with '-dirty' when it has local changes), or None outside git."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit
