@@ -106,10 +106,11 @@ def test_unknown_snr_warns_and_empty_selection_fails(tmp_path):
         load_dataset(tmp_path / "ours.h5", snrs=[30])
 
 
-def test_rml22_pickle_round_trip_ignores_an_extra_key_with_a_warning(tmp_path):
+@pytest.mark.parametrize("protocol", [2, 4, pickle.HIGHEST_PROTOCOL])
+def test_rml22_pickle_round_trip_ignores_an_extra_key_with_a_warning(tmp_path, protocol):
     table = rml_table([*RML22_CLASSES, "AM-SSB"], [-20, 0, 20], per_key=4)
     with open(tmp_path / "RML22.pkl", "wb") as handle:
-        pickle.dump(table, handle)
+        pickle.dump(table, handle, protocol=protocol)
     with pytest.warns(UserWarning, match=r"ignoring modulation key\(s\) \['AM-SSB'\]"):
         data = load_dataset(tmp_path / "RML22.pkl")
     assert data.classes == RML22_CLASSES

@@ -224,6 +224,23 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(data_file, tmp_path)
     assert resumed.provenance["epochs_run"] == 3
 
 
+def test_early_stopping_keeps_the_best_epoch(tmp_path):
+    x, _, z = synthetic_windows(per_group=40)
+    labels = np.random.default_rng(5).integers(0, 3, x.shape[0])  # nothing to learn: validation soon worsens
+    with h5py.File(tmp_path / "noise.h5", "w") as file:
+        file["X"], file["Y"], file["Z"] = x, labels, z
+        file.attrs["classes"] = CLASSES
+    out = tmp_path / "m.pt"
+    argv = ("--data", tmp_path / "noise.h5", "--arch", "v1", "--out", out, "--epochs", 20, "--patience", 2)
+    assert train_cli(*argv, *FAST, "--no-calibrate") == 0
+    log = read_log(tmp_path / "m.log.jsonl")
+    best_epoch = int(np.argmin([r["val_objective"] for r in log])) + 1
+    assert len(log) == best_epoch + 2 < 20  # stopped two epochs after the best one
+    assert [r["best"] for r in log[-2:]] == [False, False]
+    provenance = load_model(out).provenance
+    assert provenance["stopped_early"] and provenance["best_epoch"] == best_epoch
+
+
 def test_an_existing_checkpoint_needs_resume_or_restart(data_file, tmp_path):
     argv = ("--data", data_file, "--arch", "v0", "--out", tmp_path / "m.pt", *FAST, "--no-calibrate")
     assert train_cli(*argv, "--epochs", 1) == 0
