@@ -1,0 +1,220 @@
+"""The ten RML22 modulations, each made by GNU Radio's own blocks, for a batch of streams at once.
+
+A batch's sources (random symbols or bits, or audio excerpts) are concatenated and run through one
+modulator flowgraph; the output is then cut back into one row per stream. The few samples at each cut
+where one stream's filter memory spills into the next fall in the 1000 samples RML22 drops from the
+start of every stream, so the kept samples are those of independent streams.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+from gnuradio import analog, blocks, digital, filter, gr
+from gnuradio.digital import qam
+from gnuradio.filter import firdes
+
+from training.channel import SAMPLE_RATE_HZ
+
+SAMPLES_PER_SYMBOL = 2
+EXCESS_BANDWIDTH = 0.35
+RRC_FILTERS = 32
+GFSK_SENSITIVITY = 1.57
+GFSK_BT = 0.3
+CPFSK_INDEX = 0.5
+AUDIO_RATE_HZ = 44100
+WBFM_TAU_S = 75e-6
+WBFM_DEVIATION_HZ = 75e3
+AM_CARRIER_LEVEL = 1.0
+#: Extra source items after the last stream so filter delays never leave the last row short.
+TAIL_PADDING = 64
+
+
+def rrc_resampler() -> filter.pfb_arb_resampler_ccf:
+    """RML22's pulse shaper: RRC roll-off 0.35 at 2 samples/symbol in a 32-arm polyphase resampler."""
+    taps = firdes.root_raised_cosine(
+        RRC_FILTERS, RRC_FILTERS, 1.0, EXCESS_BANDWIDTH, RRC_FILTERS * 11 * SAMPLES_PER_SYMBOL
+    )
+    return filter.pfb_arb_resampler_ccf(SAMPLES_PER_SYMBOL, taps)
+
+
+def unit_energy(points: list[complex]) -> list[complex]:
+    """Scale constellation points to mean energy 1 (GNU Radio's QPSK and QAM64 are not)."""
+    array = np.asarray(points, dtype=np.complex128)
+    return list(array / np.sqrt(np.mean(np.abs(array) ** 2)))
+
+
+def gray_pam4() -> digital.constellation:
+    """PAM4 as a real 4-level Gray-mapped GNU Radio constellation: values 0,1,3,2 -> -3,-1,+1,+3."""
+    levels = {0: -3.0, 1: -1.0, 3: 1.0, 2: 3.0}
+    return digital.constellation_calcdist([complex(levels[v]) for v in range(4)], [], 2, 1)
+
+
+def _run(source: gr.basic_block, chain: list[gr.basic_block]) -> np.ndarray:
+    """Run source -> chain -> vector sink to completion and return the complex output."""
+    top = gr.top_block()
+    sink = blocks.vector_sink_c()
+    top.connect(source, *chain, sink)
+    top.run()
+    return np.array(sink.data(), dtype=np.complex64)
+
+
+class Modulator(ABC):
+    """One modulation class: draws a batch's source, runs GNU Radio, returns [streams, samples]."""
+
+    name: str
+    uses_audio = False
+
+    @abstractmethod
+    def output_length(self, stream_items: int) -> int:
+        """Complex samples one stream of ``stream_items`` source items becomes."""
+
+    @abstractmethod
+    def _source(self, rng: np.random.Generator, streams: int, stream_items: int, audio: np.ndarray | None):
+        """The GNU Radio source block for ``streams`` concatenated streams (plus tail padding)."""
+
+    @abstractmethod
+    def _chain(self) -> list[gr.basic_block]:
+        """Fresh modulator blocks, source -> complex baseband at the channel's sample rate."""
+
+    def _row_starts(self, streams: int, stream_items: int) -> np.ndarray:
+        return np.arange(streams) * self.output_length(stream_items)
+
+    def modulate(
+        self, rng: np.random.Generator, streams: int, stream_items: int, audio: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Modulate ``streams`` independent streams; complex64 [streams, output_length]."""
+        output = _run(self._source(rng, streams, stream_items, audio), self._chain())
+        length = self.output_length(stream_items)
+        starts = self._row_starts(streams, stream_items)
+        if starts[-1] + length > output.shape[0]:  # would mean a block changed its rate: fail loudly
+            raise RuntimeError(f"{self.name}: modulator gave {output.shape[0]} samples, expected more")
+        return output[starts[:, None] + np.arange(length)[None, :]]
+
+
+class ConstellationModulator(Modulator):
+    """Random symbols -> ``chunks_to_symbols_bc`` -> RRC resampler (BPSK ... QAM64, PAM4)."""
+
+    def __init__(self, name: str, constellation: digital.constellation):
+        self.name = name
+        self.points = unit_energy(constellation.points())
+        self.bits_per_symbol = int(np.log2(len(self.points)))
+
+    def symbols_per_stream(self, stream_items: int) -> int:
+        # RML22's source items are bits; a symbol carries bits_per_symbol of them.
+        return stream_items // self.bits_per_symbol
+
+    def output_length(self, stream_items: int) -> int:
+        return self.symbols_per_stream(stream_items) * SAMPLES_PER_SYMBOL
+
+    def _source(self, rng, streams, stream_items, audio):
+        count = streams * self.symbols_per_stream(stream_items) + TAIL_PADDING
+        symbols = rng.integers(0, len(self.points), count, dtype=np.uint8)
+        return blocks.vector_source_b(symbols.tolist())
+
+    def _chain(self):
+        return [digital.chunks_to_symbols_bc(self.points), rrc_resampler()]
+
+
+class GfskModulator(Modulator):
+    """Random packed bytes -> ``digital.gfsk_mod(2, 1.57, 0.3)`` (one bit per 2 samples)."""
+
+    name = "GFSK"
+
+    def output_length(self, stream_items: int) -> int:
+        return (stream_items // 8) * 8 * SAMPLES_PER_SYMBOL
+
+    def _source(self, rng, streams, stream_items, audio):
+        packed = rng.integers(0, 256, streams * (stream_items // 8) + TAIL_PADDING, dtype=np.uint8)
+        return blocks.vector_source_b(packed.tolist())
+
+    def _chain(self):
+        return [digital.gfsk_mod(SAMPLES_PER_SYMBOL, GFSK_SENSITIVITY, GFSK_BT)]
+
+
+class CpfskModulator(Modulator):
+    """Random bits -> ``analog.cpfsk_bc(0.5, 1.0, 2)``."""
+
+    name = "CPFSK"
+
+    def output_length(self, stream_items: int) -> int:
+        return stream_items * SAMPLES_PER_SYMBOL
+
+    def _source(self, rng, streams, stream_items, audio):
+        bits = rng.integers(0, 2, streams * stream_items + TAIL_PADDING, dtype=np.uint8)
+        return blocks.vector_source_b(bits.tolist())
+
+    def _chain(self):
+        return [analog.cpfsk_bc(CPFSK_INDEX, 1.0, SAMPLES_PER_SYMBOL)]
+
+
+class AudioModulator(Modulator):
+    """Base for the analog classes: each stream is an audio excerpt from a random place."""
+
+    uses_audio = True
+
+    def _source(self, rng, streams, stream_items, audio):
+        if audio is None or audio.shape[0] <= stream_items:
+            raise ValueError(f"{self.name} needs an audio source longer than {stream_items} samples")
+        starts = rng.integers(0, audio.shape[0] - stream_items, streams)
+        excerpts = audio[starts[:, None] + np.arange(stream_items)[None, :]].reshape(-1)
+        padded = np.concatenate([excerpts, np.zeros(TAIL_PADDING, np.float32)])
+        return blocks.vector_source_f(padded.astype(np.float32).tolist())
+
+
+class WbfmModulator(AudioModulator):
+    """Audio -> ``analog.wfm_tx(44100, 44100, 75e-6, 75e3)``.
+
+    As in RML22 the output stays at 44.1 kHz (its quadrature rate was ceil(fs / 44.1 kHz) x 44.1 kHz
+    = 44.1 kHz) and is then treated as samples at the channel rate; nothing resamples it.
+    """
+
+    name = "WBFM"
+
+    def output_length(self, stream_items: int) -> int:
+        return stream_items
+
+    def _chain(self):
+        return [analog.wfm_tx(AUDIO_RATE_HZ, AUDIO_RATE_HZ, WBFM_TAU_S, WBFM_DEVIATION_HZ)]
+
+
+class AmDsbModulator(AudioModulator):
+    """Audio -> ``mmse_resampler_ff(0, 44100 / fs)`` to the channel rate -> complex, + 1.0 carrier.
+
+    RML22 also multiplied by a 0 Hz carrier (a constant 1); that identity is left out.
+    """
+
+    name = "AM-DSB"
+
+    def output_length(self, stream_items: int) -> int:
+        return int(stream_items * SAMPLE_RATE_HZ / AUDIO_RATE_HZ)
+
+    def _row_starts(self, streams, stream_items):
+        # The resampler's output per stream is fractional; cut where each stream's audio begins.
+        return np.floor(np.arange(streams) * stream_items * SAMPLE_RATE_HZ / AUDIO_RATE_HZ).astype(np.int64)
+
+    def _chain(self):
+        return [
+            filter.mmse_resampler_ff(0.0, AUDIO_RATE_HZ / SAMPLE_RATE_HZ),
+            blocks.float_to_complex(),
+            blocks.add_const_cc(AM_CARRIER_LEVEL),
+        ]
+
+
+def make_modulator(name: str) -> Modulator:
+    """The modulator for an RML22 class name (``ValueError`` naming the valid ones otherwise)."""
+    constellations = {
+        "BPSK": digital.constellation_bpsk,
+        "QPSK": digital.constellation_qpsk,
+        "8PSK": digital.constellation_8psk,
+        "QAM16": digital.constellation_16qam,
+        "QAM64": lambda: qam.qam_constellation(64, differential=False, mod_code=digital.mod_codes.GRAY_CODE),
+        "PAM4": gray_pam4,
+    }
+    if name in constellations:
+        return ConstellationModulator(name, constellations[name]())
+    others = {"GFSK": GfskModulator, "CPFSK": CpfskModulator, "WBFM": WbfmModulator, "AM-DSB": AmDsbModulator}
+    if name in others:
+        return others[name]()
+    raise ValueError(f"unknown modulation {name!r}: use one of {sorted([*constellations, *others])}")
