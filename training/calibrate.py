@@ -1,0 +1,406 @@
+"""Choose a model's early-exit thresholds on the validation split and store them in the model file.
+
+The thresholds keep the accuracy within --budget percentage points of the same network with its early
+exits off, while as many windows as possible leave early (--objective exits, the default) or the mean
+compute per window is the least (--objective macs, which may switch off an exit that does not pay for its
+own branch). Every exit is run once on every window; the outcome of any thresholds is then derived
+exactly (see training.evaluate), so every candidate threshold is tried, not a coarse grid.
+
+One early exit: the best threshold over all the sorted entropies of the windows (exact). Several early
+exits: a greedy allocation of the budget (repeatedly raise the one threshold that saves the most per
+window of accuracy lost, over a grid of entropy quantiles), then coordinate passes that move each
+threshold to its best exact value with the others fixed, until nothing improves.
+
+The thresholds and a `calibration` record (budget, split, accuracies with and without early exits,
+exit shares, date) are written into the model's provenance; the file is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from gnuradio.eeamc.model_file import Model, load_model, save_model
+from gnuradio.eeamc.networks import EarlyExitNet
+
+from training.datasets import Dataset, load_split, parse_snr_list
+from training.evaluate import (
+    ExitOutputs,
+    as_net,
+    command_line,
+    derive_outcome,
+    exit_outputs,
+    percent,
+    summarize,
+)
+
+OBJECTIVES = ("exits", "macs")
+
+#: Entropy quantiles per exit that the greedy phase steps through (the final passes are exact).
+GREEDY_LEVELS = 100
+
+
+@dataclass
+class Calibration:
+    """Chosen thresholds and what they give on the data they were fitted on."""
+
+    thresholds: list[float]
+    budget_pp: float
+    objective: str
+    windows: int
+    accuracy: float
+    exits_off_accuracy: float
+    exit_share: list[float]
+    early_exit_share: float
+    early_exits_accuracy: float | None
+    macs_per_window: float
+    exits_off_macs_per_window: float
+
+    def record(self, **context: Any) -> dict[str, Any]:
+        """The provenance entry: these numbers plus where they come from (split, data, date, ...)."""
+        return {
+            **asdict(self),
+            "method": "exact per-exit search over sorted entropies"
+            + ("" if len(self.thresholds) <= 1 else ", greedy budget allocation then coordinate passes"),
+            **context,
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+
+
+@dataclass
+class Options:
+    """Every distinct outcome of one exit's threshold, the others fixed. Option 0 switches the exit off;
+    option j >= 1 lets the ``leaving[j]`` lowest entropies among the windows reaching the exit leave there
+    (only where a tie group of entropies ends can a threshold split them)."""
+
+    leaving: np.ndarray  # int64 [options]
+    correct: np.ndarray  # int64 [options]: correct windows of the whole set
+    cost: np.ndarray  # float64 [options]: summed cost of the whole set
+    entropy: np.ndarray  # float32, sorted: entropies of the windows reaching the exit
+    largest_entropy: float  # log10(classes): no window can be less certain
+
+    def threshold(self, option: int) -> float:
+        """A threshold letting exactly ``leaving[option]`` windows through, midway to the next entropy so
+        that rounding differences between batch sizes cannot move a window across it; float32 values
+        like the engine's."""
+        if option == 0:
+            return 0.0
+        i = int(self.leaving[option])
+        low = np.float32(self.entropy[i - 1])
+        if i == len(self.entropy):
+            value = max(low, np.float32(self.largest_entropy))
+        else:
+            high = np.float32(self.entropy[i])
+            middle = np.float32((float(low) + float(high)) / 2)
+            value = middle if low < middle < high else low
+        return float(max(value, np.nextafter(np.float32(0), np.float32(1))))  # > 0, or the exit is off
+
+    def leaving_at(self, threshold: float) -> int:
+        """How many of the reaching windows leave at ``threshold`` (0 = off)."""
+        return (
+            0 if threshold == 0 else int(np.searchsorted(self.entropy, np.float32(threshold), side="right"))
+        )
+
+    def grid(self) -> np.ndarray:
+        """Options where the share leaving first reaches each of GREEDY_LEVELS quantiles."""
+        if len(self.leaving) == 1:
+            return np.zeros(0, dtype=np.int64)
+        targets = np.ceil(np.arange(1, GREEDY_LEVELS + 1) * len(self.entropy) / GREEDY_LEVELS)
+        return np.unique(np.searchsorted(self.leaving, targets).clip(1, len(self.leaving) - 1))
+
+
+class Search:
+    """Threshold search on stored exit outputs (no network runs)."""
+
+    def __init__(self, outputs: ExitOutputs, budget_pp: float, objective: str, num_classes: int) -> None:
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective {objective!r}: use one of {OBJECTIVES}")
+        if not math.isfinite(budget_pp) or budget_pp < 0:
+            raise ValueError(f"budget {budget_pp!r}: expected percentage points >= 0, e.g. 0.5")
+        self.outputs = outputs
+        self.objective = objective
+        self.count = len(outputs)
+        self.correct = outputs.predictions == outputs.labels[None, :]  # [exits, N]
+        self.columns = np.arange(self.count)
+        # Feasible: at least this many correct windows (the budget in points of accuracy, as a count).
+        self.min_correct = int(self.correct[-1].sum()) - budget_pp / 100 * self.count - 1e-9
+        self.largest_entropy = math.log10(num_classes)
+        most = float(outputs.exit_costs([True] * (outputs.num_exits - 1)).max())
+        self.tie_break = 1.0 / (2.0 * max(1, self.count) * most)
+
+    def exit_cost(self, enabled: Sequence[bool]) -> np.ndarray:
+        """Cost of a window leaving at each exit: MACs, or (objective exits) 1 for reaching the end of the
+        backbone with MACs only breaking ties (their sum over all windows stays below 1)."""
+        macs = self.outputs.exit_costs(enabled).astype(np.float64)
+        if self.objective == "macs":
+            return macs
+        final = np.zeros_like(macs)
+        final[-1] = 1.0
+        return final + macs * self.tie_break
+
+    def score(self, thresholds: Sequence[float]) -> tuple[int, float]:
+        """(correct windows, total cost) at ``thresholds``."""
+        outcome = derive_outcome(self.outputs, thresholds)
+        correct = int(self.correct[outcome.exit, self.columns].sum())
+        cost = float(self.exit_cost([t > 0 for t in thresholds])[outcome.exit].sum())
+        return correct, cost
+
+    def options(self, thresholds: Sequence[float], k: int) -> Options:
+        """Every outcome of exit ``k``'s threshold with the other thresholds as given."""
+        off = [*thresholds]
+        off[k] = 0.0
+        exits = derive_outcome(self.outputs, off).exit  # where each window goes with exit k off
+        before = exits < k  # these never see exit k: their part is fixed
+        reach = ~before
+        enabled = [t > 0 for t in off]
+        cost_off = self.exit_cost(enabled)
+        enabled[k] = True
+        cost_on = self.exit_cost(enabled)
+        fixed_correct = int(self.correct[exits[before], self.columns[before]].sum())
+        fixed_cost = float(cost_off[exits[before]].sum())
+
+        rest = exits[reach]  # where a reaching window goes when it does not leave at k
+        rest_correct = self.correct[rest, self.columns[reach]].astype(np.int64)
+        rest_cost = cost_on[rest]
+        order = np.argsort(self.outputs.entropies[k, reach], kind="stable")
+        entropy = self.outputs.entropies[k, reach][order]
+        here_correct = np.cumsum(self.correct[k, reach][order].astype(np.int64))
+        rest_correct_kept = rest_correct.sum() - np.cumsum(rest_correct[order])
+        rest_cost_kept = rest_cost.sum() - np.cumsum(rest_cost[order])
+        ends = np.flatnonzero(np.append(entropy[:-1] < entropy[1:], True)) + 1 if len(entropy) else []
+        ends = np.asarray(ends, dtype=np.int64)
+        return Options(
+            leaving=np.concatenate([[0], ends]),
+            correct=np.concatenate(
+                [
+                    [fixed_correct + rest_correct.sum()],
+                    fixed_correct + here_correct[ends - 1] + rest_correct_kept[ends - 1],
+                ]
+            ).astype(np.int64),
+            cost=np.concatenate(
+                [
+                    [fixed_cost + cost_off[rest].sum()],
+                    fixed_cost + ends * cost_on[k] + rest_cost_kept[ends - 1],
+                ]
+            ).astype(np.float64),
+            entropy=entropy,
+            largest_entropy=self.largest_entropy,
+        )
+
+    def greedy(self, thresholds: list[float]) -> list[float]:
+        """Spend the budget step by step on the move that saves the most cost per correct window lost,
+        each move raising one threshold to one of GREEDY_LEVELS entropy quantiles of its exit; moves that
+        lose nothing come first."""
+        correct, cost = self.score(thresholds)
+        for _ in range(len(thresholds) * GREEDY_LEVELS + 1):
+            best_key, best_move = None, None
+            for k in range(len(thresholds)):
+                options = self.options(thresholds, k)
+                grid = options.grid()
+                grid = grid[
+                    (options.leaving[grid] > options.leaving_at(thresholds[k]))
+                    & (options.correct[grid] >= self.min_correct)
+                    & (options.cost[grid] < cost)
+                ]
+                for j in grid:
+                    lost = correct - int(options.correct[j])
+                    saving = cost - float(options.cost[j])
+                    key = (1, saving) if lost <= 0 else (0, saving / lost)
+                    if best_key is None or key > best_key:
+                        best_key, best_move = key, (k, options, int(j))
+            if best_move is None:
+                break
+            k, options, j = best_move
+            thresholds = [*thresholds]
+            thresholds[k] = options.threshold(j)
+            correct, cost = int(options.correct[j]), float(options.cost[j])
+        return thresholds
+
+    def polish(self, thresholds: list[float]) -> list[float]:
+        """Coordinate passes: each threshold to its exact best (least cost, feasible), the others fixed."""
+        _, cost = self.score(thresholds)
+        for _ in range(10):
+            improved = False
+            for k in range(len(thresholds)):
+                options = self.options(thresholds, k)
+                feasible = np.flatnonzero(options.correct >= self.min_correct)
+                if not len(feasible):
+                    continue
+                # Least cost; among equal costs the most correct windows.
+                j = int(feasible[np.lexsort((-options.correct[feasible], options.cost[feasible]))[0]])
+                if options.cost[j] < cost - 1e-12 * max(1.0, abs(cost)):
+                    thresholds = [*thresholds]
+                    thresholds[k] = options.threshold(j)
+                    cost = float(options.cost[j])
+                    improved = True
+            if not improved:
+                break
+        return thresholds
+
+    def run(self) -> list[float]:
+        thresholds = [0.0] * (self.outputs.num_exits - 1)
+        if not thresholds:
+            return thresholds
+        return self.polish(self.greedy(thresholds))
+
+
+def calibrate_outputs(
+    outputs: ExitOutputs,
+    budget_pp: float = 0.5,
+    objective: str = "exits",
+    num_classes: int | None = None,
+) -> Calibration:
+    """Thresholds for stored exit outputs, and what they give on those windows."""
+    classes = num_classes or int(max(outputs.predictions.max(), outputs.labels.max()) + 1)
+    search = Search(outputs, budget_pp, objective, classes)
+    thresholds = search.run()
+    chosen = summarize(derive_outcome(outputs, thresholds), outputs.labels, outputs.num_exits)
+    baseline = summarize(derive_outcome(outputs, 0.0), outputs.labels, outputs.num_exits)
+    if chosen["accuracy"] < baseline["accuracy"] - budget_pp / 100 - 1e-12:  # the search guarantees it
+        raise RuntimeError(f"calibration broke its budget: {chosen['accuracy']} vs {baseline['accuracy']}")
+    return Calibration(
+        thresholds=thresholds,
+        budget_pp=float(budget_pp),
+        objective=objective,
+        windows=len(outputs),
+        accuracy=chosen["accuracy"],
+        exits_off_accuracy=baseline["accuracy"],
+        exit_share=chosen["exit_share"],
+        early_exit_share=chosen["early_exit_share"],
+        early_exits_accuracy=chosen["early_exits_accuracy"],
+        macs_per_window=chosen["macs_per_window"],
+        exits_off_macs_per_window=baseline["macs_per_window"],
+    )
+
+
+def calibrate(
+    model: Model | EarlyExitNet,
+    dataset: Dataset,
+    budget_pp: float = 0.5,
+    device: str | torch.device = "cpu",
+    objective: str = "exits",
+    batch_size: int = 1024,
+) -> Calibration:
+    """Run every exit once on ``dataset`` (windows normalised as the model file says) and calibrate."""
+    if isinstance(model, Model) and list(dataset.classes) != list(model.classes):
+        raise ValueError(
+            f"the dataset's classes {list(dataset.classes)} are not the model's {list(model.classes)}: "
+            "load the data with classes=model.classes"
+        )
+    if len(dataset) == 0:
+        raise ValueError("cannot calibrate on an empty dataset: check the split and the SNR filter")
+    outputs = exit_outputs(model, dataset, device, batch_size)
+    return calibrate_outputs(outputs, budget_pp, objective, as_net(model).num_classes)
+
+
+def calibrate_thresholds(
+    model: Model | EarlyExitNet,
+    dataset: Dataset,
+    budget_pp: float = 0.5,
+    device: str | torch.device = "cpu",
+    objective: str = "exits",
+) -> list[float]:
+    """Thresholds (one per early exit) within ``budget_pp`` points of the accuracy with exits off."""
+    return calibrate(model, dataset, budget_pp, device, objective).thresholds
+
+
+def calibrate_model(
+    model: Model,
+    dataset: Dataset,
+    budget_pp: float = 0.5,
+    device: str | torch.device = "cpu",
+    objective: str = "exits",
+    **context: Any,
+) -> Calibration:
+    """Calibrate and store the result in ``model`` (thresholds and provenance["calibration"]); the caller
+    saves the file. ``context`` (split, data, seed, ...) goes into the record."""
+    result = calibrate(model, dataset, budget_pp, device, objective)
+    model.thresholds = list(result.thresholds)
+    model.provenance = {**model.provenance, "calibration": result.record(**context)}
+    return result
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model file (.pt) to calibrate")
+    parser.add_argument("--data", required=True, help="dataset file the model was trained on")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=0.5,
+        help="accuracy the early exits may cost, in percentage points of the exits-off accuracy",
+    )
+    parser.add_argument(
+        "--split",
+        default="val",
+        choices=("train", "val", "test", "all"),
+        help="part of the paper's split to fit on",
+    )
+    parser.add_argument(
+        "--objective",
+        default="exits",
+        choices=OBJECTIVES,
+        help="most windows leaving early, or least MACs per window",
+    )
+    parser.add_argument(
+        "--snrs", default=None, help="SNRs to keep: a comma list or start:stop:step; none = all"
+    )
+    parser.add_argument("--seed", type=int, default=25, help="seed of the dataset split")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--batch-size", type=int, default=1024, help="inference batch size")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="where to write the calibrated model; none = update --model in place",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    dataset = load_split(
+        args.data,
+        args.split,
+        seed=args.seed,
+        classes=list(model.classes),
+        snrs=parse_snr_list(args.snrs),
+        length=model.input_length,
+    )
+    previous = list(model.thresholds)
+    result = calibrate_model(
+        model,
+        dataset,
+        args.budget,
+        args.device,
+        args.objective,
+        split=args.split,
+        data=str(args.data),
+        seed=args.seed,
+        command=command_line("calibrate", args),
+    )
+    out = args.out or args.model
+    save_model(model, out)
+    print_summary(result, previous, args.split, out)
+    return 0
+
+
+def print_summary(result: Calibration, previous: list[float], split: str, out: str) -> None:
+    if not result.thresholds:
+        print(f"the network has no early exit: nothing to calibrate; wrote {out}")
+        return
+    shares = ", ".join(percent(s) for s in result.exit_share[:-1])
+    print(
+        f"thresholds {previous} -> {[round(t, 6) for t in result.thresholds]} "
+        f"(budget {result.budget_pp} points, objective {result.objective}, {result.windows} {split} windows)"
+    )
+    print(
+        f"accuracy {percent(result.accuracy)} (early exits off {percent(result.exits_off_accuracy)}); "
+        f"windows leaving at each early exit: {shares}; early exits' accuracy "
+        f"{percent(result.early_exits_accuracy)}; {result.macs_per_window / 1e6:.3f} M MAC/window "
+        f"(exits off {result.exits_off_macs_per_window / 1e6:.3f} M)"
+    )
+    print(f"wrote {out}")
