@@ -87,16 +87,24 @@ def test_candidate_outcomes_equal_derived_outcomes(outputs):
     search = Search(outputs, 1.0, "macs", len(CLASSES))
     rng = np.random.default_rng(0)
     for thresholds in itertools.islice(
-        ([0.0 if rng.random() < 0.3 else float(rng.uniform(0, 0.5)) for _ in range(outputs.num_exits - 1)]
-         for _ in itertools.count()), 6
-    ):  # fmt: skip
+        (
+            [0.0 if rng.random() < 0.3 else float(rng.uniform(0, 0.5)) for _ in range(outputs.num_exits - 1)]
+            for _ in itertools.count()
+        ),
+        6,
+    ):
         for k in range(len(thresholds)):
             options = search.options(thresholds, k)
             for j in sorted({0, 1, len(options.leaving) // 2, len(options.leaving) - 1}):
                 trial = [*thresholds]
                 trial[k] = options.threshold(j)
                 assert options.leaving_at(trial[k]) == options.leaving[j]
-                assert search.score(trial) == (int(options.correct[j]), pytest.approx(float(options.cost[j])))
+                state = search.score(trial)
+                assert (state.correct, state.final, state.macs) == (
+                    options.correct[j],
+                    options.final[j],
+                    options.macs[j],
+                )
 
 
 def test_objective_macs_never_costs_more_than_exits_off(outputs):
@@ -125,8 +133,13 @@ def test_bad_budget_and_mismatched_classes(dataset, model):
 def test_calibrate_command_updates_the_model_file(model, data_file, tmp_path, capsys):
     path = tmp_path / "model.pt"
     save_model(Model(model.net, list(CLASSES), "l1", [0.3], {"arch": "v1", "note": "keep me"}), path)
-    assert run_command(calibrate_command, ["--model", str(path), "--data", str(data_file), "--budget", "1",
-                                           "--device", "cpu"]) == 0  # fmt: skip
+    assert (
+        run_command(
+            calibrate_command,
+            ["--model", str(path), "--data", str(data_file), "--budget", "1", "--device", "cpu"],
+        )
+        == 0
+    )
     updated = load_model(path)
     expected = calibrate_thresholds(updated, load_split(data_file, "val", classes=CLASSES), 1.0, "cpu")
     assert updated.thresholds == expected
@@ -141,8 +154,23 @@ def test_calibrate_command_updates_the_model_file(model, data_file, tmp_path, ca
 
     elsewhere = tmp_path / "calibrated.pt"
     before = path.read_bytes()
-    run_command(calibrate_command, ["--model", str(path), "--data", str(data_file), "--budget", "5",
-                                    "--split", "all", "--out", str(elsewhere), "--device", "cpu"])  # fmt: skip
+    run_command(
+        calibrate_command,
+        [
+            "--model",
+            str(path),
+            "--data",
+            str(data_file),
+            "--budget",
+            "5",
+            "--split",
+            "all",
+            "--out",
+            str(elsewhere),
+            "--device",
+            "cpu",
+        ],
+    )
     assert path.read_bytes() == before
     assert load_model(elsewhere).provenance["calibration"]["split"] == "all"
 

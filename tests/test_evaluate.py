@@ -229,11 +229,28 @@ def test_evaluate_command_writes_every_file(which, request, data_file, tmp_path,
     model_file = tmp_path / "model.pt"
     save_model(request.getfixturevalue(which), model_file)
     out = tmp_path / "eval"
-    status = evaluate_main([
-        "--model", str(model_file), "--data", str(data_file), "--out", str(out),
-        "--split", "all", "--device", "cpu", "--batch-size", "64", "--timing-windows", "5",
-        "--timing-repeats", "1", "--thresholds-sweep", "0,0.1,0.3,1",
-    ])  # fmt: skip
+    status = evaluate_main(
+        [
+            "--model",
+            str(model_file),
+            "--data",
+            str(data_file),
+            "--out",
+            str(out),
+            "--split",
+            "all",
+            "--device",
+            "cpu",
+            "--batch-size",
+            "64",
+            "--timing-windows",
+            "5",
+            "--timing-repeats",
+            "1",
+            "--thresholds-sweep",
+            "0,0.1,0.3,1",
+        ]
+    )
     assert status == 0
     metrics = json.loads((out / "metrics.json").read_text())
     for key in (
@@ -289,8 +306,21 @@ def test_threshold_option(model_file, data_file, tmp_path):
     model = load_model(model_file)
     early = model.net.num_exits - 1
     out = tmp_path / "eval"
-    args = ["--model", str(model_file), "--data", str(data_file), "--out", str(out), "--split", "test",
-            "--timing-repeats", "0", "--no-plots", "--device", "cpu"]  # fmt: skip
+    args = [
+        "--model",
+        str(model_file),
+        "--data",
+        str(data_file),
+        "--out",
+        str(out),
+        "--split",
+        "test",
+        "--timing-repeats",
+        "0",
+        "--no-plots",
+        "--device",
+        "cpu",
+    ]
     assert evaluate_main([*args, "--threshold", "0.25"]) == 0
     assert json.loads((out / "metrics.json").read_text())["thresholds"] == [0.25] * early
     assert evaluate_main([*args, "--threshold", ",".join(["0"] * early)]) == 0
@@ -305,9 +335,27 @@ def test_multi_run_figures(model_file, data_file, tmp_path):
     runs = []
     for threshold in ("0.05", "0.6"):
         out = tmp_path / threshold
-        evaluate_main(["--model", str(model_file), "--data", str(data_file), "--out", str(out), "--split", "all",
-              "--threshold", threshold, "--timing-windows", "3", "--timing-repeats", "1", "--no-plots",
-              "--device", "cpu"])  # fmt: skip
+        evaluate_main(
+            [
+                "--model",
+                str(model_file),
+                "--data",
+                str(data_file),
+                "--out",
+                str(out),
+                "--split",
+                "all",
+                "--threshold",
+                threshold,
+                "--timing-windows",
+                "3",
+                "--timing-repeats",
+                "1",
+                "--no-plots",
+                "--device",
+                "cpu",
+            ]
+        )
         runs.append(out)
     written = [
         plots.figure4(runs, ["T=0.05", "T=0.6"], tmp_path / "fig4.png", title="toy", show_exits_off=True),
@@ -329,3 +377,38 @@ def test_help_describes_the_command(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "--thresholds-sweep" in text and "per SNR" in text
+
+
+def test_network_without_early_exits(data_file, tmp_path):
+    torch.manual_seed(0)
+    baseline = Model(build_network("baseline", num_classes=len(CLASSES)).eval(), list(CLASSES), "l1", [])
+    save_model(baseline, tmp_path / "baseline.pt")
+    out = tmp_path / "eval"
+    args = [
+        "--model",
+        str(tmp_path / "baseline.pt"),
+        "--data",
+        str(data_file),
+        "--out",
+        str(out),
+        "--split",
+        "val",
+        "--timing-windows",
+        "2",
+        "--timing-repeats",
+        "1",
+        "--threshold",
+        "0.35",
+        "--device",
+        "cpu",
+    ]
+    assert evaluate_main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (
+        metrics["thresholds"] == []
+        and metrics["exit_share"] == [1.0]
+        and metrics["early_exit_accuracy"] == []
+    )
+    assert metrics["timing"]["batched"]["speedup"] == 1.0  # one network, measured once
+    assert metrics["macs_per_window"] == baseline.net.macs_per_exit()[-1]
+    assert (out / "exit_share_vs_snr.png").is_file()

@@ -77,11 +77,12 @@ class Calibration:
 class Options:
     """Every distinct outcome of one exit's threshold, the others fixed. Option 0 switches the exit off;
     option j >= 1 lets the ``leaving[j]`` lowest entropies among the windows reaching the exit leave there
-    (only where a tie group of entropies ends can a threshold split them)."""
+    (only where a tie group of entropies ends can a threshold split them). Counts are exact integers."""
 
     leaving: np.ndarray  # int64 [options]
     correct: np.ndarray  # int64 [options]: correct windows of the whole set
-    cost: np.ndarray  # float64 [options]: summed cost of the whole set
+    final: np.ndarray  # int64 [options]: windows of the whole set that go through the whole backbone
+    macs: np.ndarray  # int64 [options]: multiply-accumulates of the whole set
     entropy: np.ndarray  # float32, sorted: entropies of the windows reaching the exit
     largest_entropy: float  # log10(classes): no window can be less certain
 
@@ -103,9 +104,9 @@ class Options:
 
     def leaving_at(self, threshold: float) -> int:
         """How many of the reaching windows leave at ``threshold`` (0 = off)."""
-        return (
-            0 if threshold == 0 else int(np.searchsorted(self.entropy, np.float32(threshold), side="right"))
-        )
+        if threshold == 0:
+            return 0
+        return int(np.searchsorted(self.entropy, np.float32(threshold), side="right"))
 
     def grid(self) -> np.ndarray:
         """Options where the share leaving first reaches each of GREEDY_LEVELS quantiles."""
@@ -115,8 +116,21 @@ class Options:
         return np.unique(np.searchsorted(self.leaving, targets).clip(1, len(self.leaving) - 1))
 
 
+@dataclass
+class State:
+    """Totals of the whole set at some thresholds."""
+
+    correct: int
+    final: int
+    macs: int
+
+
 class Search:
-    """Threshold search on stored exit outputs (no network runs)."""
+    """Threshold search on stored exit outputs (no network runs).
+
+    The cost compared is (windows reaching the end of the backbone, MACs) for objective "exits" and
+    (MACs, windows reaching the end) for "macs", in that order of priority, in exact integers.
+    """
 
     def __init__(self, outputs: ExitOutputs, budget_pp: float, objective: str, num_classes: int) -> None:
         if objective not in OBJECTIVES:
@@ -126,30 +140,38 @@ class Search:
         self.outputs = outputs
         self.objective = objective
         self.count = len(outputs)
+        self.last = outputs.num_exits - 1
         self.correct = outputs.predictions == outputs.labels[None, :]  # [exits, N]
         self.columns = np.arange(self.count)
         # Feasible: at least this many correct windows (the budget in points of accuracy, as a count).
         self.min_correct = int(self.correct[-1].sum()) - budget_pp / 100 * self.count - 1e-9
         self.largest_entropy = math.log10(num_classes)
-        most = float(outputs.exit_costs([True] * (outputs.num_exits - 1)).max())
-        self.tie_break = 1.0 / (2.0 * max(1, self.count) * most)
+        # Greedy ranking only: one window fewer at the end outweighs any difference in MACs.
+        most = float(outputs.exit_costs([True] * self.last).max())
+        self.macs_weight = 1.0 / (2.0 * max(1, self.count) * most) if objective == "exits" else 1.0
+        self.final_weight = 1.0 if objective == "exits" else 0.0
 
-    def exit_cost(self, enabled: Sequence[bool]) -> np.ndarray:
-        """Cost of a window leaving at each exit: MACs, or (objective exits) 1 for reaching the end of the
-        backbone with MACs only breaking ties (their sum over all windows stays below 1)."""
-        macs = self.outputs.exit_costs(enabled).astype(np.float64)
-        if self.objective == "macs":
-            return macs
-        final = np.zeros_like(macs)
-        final[-1] = 1.0
-        return final + macs * self.tie_break
+    def keys(self, final: np.ndarray, macs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(primary, secondary) cost: lower is better."""
+        return (final, macs) if self.objective == "exits" else (macs, final)
 
-    def score(self, thresholds: Sequence[float]) -> tuple[int, float]:
-        """(correct windows, total cost) at ``thresholds``."""
+    def better(self, final: np.ndarray, macs: np.ndarray, state: State) -> np.ndarray:
+        """Where (final, macs) costs strictly less than ``state``."""
+        primary, secondary = self.keys(final, macs)
+        current_primary, current_secondary = self.keys(np.int64(state.final), np.int64(state.macs))
+        return (primary < current_primary) | ((primary == current_primary) & (secondary < current_secondary))
+
+    def saving(self, final: np.ndarray, macs: np.ndarray, state: State) -> np.ndarray:
+        """How much cheaper than ``state``, as one number (to rank greedy moves)."""
+        return self.final_weight * (state.final - final) + self.macs_weight * (state.macs - macs)
+
+    def score(self, thresholds: Sequence[float]) -> State:
         outcome = derive_outcome(self.outputs, thresholds)
-        correct = int(self.correct[outcome.exit, self.columns].sum())
-        cost = float(self.exit_cost([t > 0 for t in thresholds])[outcome.exit].sum())
-        return correct, cost
+        return State(
+            correct=int(self.correct[outcome.exit, self.columns].sum()),
+            final=int((outcome.exit == self.last).sum()),
+            macs=int(outcome.macs.sum()),
+        )
 
     def options(self, thresholds: Sequence[float], k: int) -> Options:
         """Every outcome of exit ``k``'s threshold with the other thresholds as given."""
@@ -159,36 +181,31 @@ class Search:
         before = exits < k  # these never see exit k: their part is fixed
         reach = ~before
         enabled = [t > 0 for t in off]
-        cost_off = self.exit_cost(enabled)
+        macs_off = self.outputs.exit_costs(enabled)
         enabled[k] = True
-        cost_on = self.exit_cost(enabled)
+        macs_on = self.outputs.exit_costs(enabled)  # running exit k's branch costs the windows that pass
         fixed_correct = int(self.correct[exits[before], self.columns[before]].sum())
-        fixed_cost = float(cost_off[exits[before]].sum())
+        fixed_macs = int(macs_off[exits[before]].sum())
 
         rest = exits[reach]  # where a reaching window goes when it does not leave at k
-        rest_correct = self.correct[rest, self.columns[reach]].astype(np.int64)
-        rest_cost = cost_on[rest]
         order = np.argsort(self.outputs.entropies[k, reach], kind="stable")
         entropy = self.outputs.entropies[k, reach][order]
-        here_correct = np.cumsum(self.correct[k, reach][order].astype(np.int64))
-        rest_correct_kept = rest_correct.sum() - np.cumsum(rest_correct[order])
-        rest_cost_kept = rest_cost.sum() - np.cumsum(rest_cost[order])
         ends = np.flatnonzero(np.append(entropy[:-1] < entropy[1:], True)) + 1 if len(entropy) else []
         ends = np.asarray(ends, dtype=np.int64)
+
+        def kept(values: np.ndarray) -> np.ndarray:
+            """Sum over the reaching windows that do not leave, for each option that lets some leave."""
+            return values.sum() - np.cumsum(values[order])[ends - 1]
+
+        rest_correct = self.correct[rest, self.columns[reach]].astype(np.int64)
+        rest_final = (rest == self.last).astype(np.int64)
+        here_correct = np.cumsum(self.correct[k, reach][order].astype(np.int64))[ends - 1]
         return Options(
             leaving=np.concatenate([[0], ends]),
-            correct=np.concatenate(
-                [
-                    [fixed_correct + rest_correct.sum()],
-                    fixed_correct + here_correct[ends - 1] + rest_correct_kept[ends - 1],
-                ]
-            ).astype(np.int64),
-            cost=np.concatenate(
-                [
-                    [fixed_cost + cost_off[rest].sum()],
-                    fixed_cost + ends * cost_on[k] + rest_cost_kept[ends - 1],
-                ]
-            ).astype(np.float64),
+            correct=np.concatenate([[rest_correct.sum()], here_correct + kept(rest_correct)]) + fixed_correct,
+            final=np.concatenate([[rest_final.sum()], kept(rest_final)]),
+            macs=np.concatenate([[macs_off[rest].sum()], ends * macs_on[k] + kept(macs_on[rest])])
+            + fixed_macs,
             entropy=entropy,
             largest_entropy=self.largest_entropy,
         )
@@ -197,7 +214,7 @@ class Search:
         """Spend the budget step by step on the move that saves the most cost per correct window lost,
         each move raising one threshold to one of GREEDY_LEVELS entropy quantiles of its exit; moves that
         lose nothing come first."""
-        correct, cost = self.score(thresholds)
+        state = self.score(thresholds)
         for _ in range(len(thresholds) * GREEDY_LEVELS + 1):
             best_key, best_move = None, None
             for k in range(len(thresholds)):
@@ -206,11 +223,11 @@ class Search:
                 grid = grid[
                     (options.leaving[grid] > options.leaving_at(thresholds[k]))
                     & (options.correct[grid] >= self.min_correct)
-                    & (options.cost[grid] < cost)
+                    & self.better(options.final[grid], options.macs[grid], state)
                 ]
-                for j in grid:
-                    lost = correct - int(options.correct[j])
-                    saving = cost - float(options.cost[j])
+                savings = self.saving(options.final[grid], options.macs[grid], state)
+                for j, saving in zip(grid, savings):
+                    lost = state.correct - int(options.correct[j])
                     key = (1, saving) if lost <= 0 else (0, saving / lost)
                     if best_key is None or key > best_key:
                         best_key, best_move = key, (k, options, int(j))
@@ -219,12 +236,12 @@ class Search:
             k, options, j = best_move
             thresholds = [*thresholds]
             thresholds[k] = options.threshold(j)
-            correct, cost = int(options.correct[j]), float(options.cost[j])
+            state = State(int(options.correct[j]), int(options.final[j]), int(options.macs[j]))
         return thresholds
 
     def polish(self, thresholds: list[float]) -> list[float]:
         """Coordinate passes: each threshold to its exact best (least cost, feasible), the others fixed."""
-        _, cost = self.score(thresholds)
+        state = self.score(thresholds)
         for _ in range(10):
             improved = False
             for k in range(len(thresholds)):
@@ -232,19 +249,20 @@ class Search:
                 feasible = np.flatnonzero(options.correct >= self.min_correct)
                 if not len(feasible):
                     continue
+                primary, secondary = self.keys(options.final[feasible], options.macs[feasible])
                 # Least cost; among equal costs the most correct windows.
-                j = int(feasible[np.lexsort((-options.correct[feasible], options.cost[feasible]))[0]])
-                if options.cost[j] < cost - 1e-12 * max(1.0, abs(cost)):
+                j = int(feasible[np.lexsort((-options.correct[feasible], secondary, primary))[0]])
+                if self.better(options.final[j], options.macs[j], state):
                     thresholds = [*thresholds]
                     thresholds[k] = options.threshold(j)
-                    cost = float(options.cost[j])
+                    state = State(int(options.correct[j]), int(options.final[j]), int(options.macs[j]))
                     improved = True
             if not improved:
                 break
         return thresholds
 
     def run(self) -> list[float]:
-        thresholds = [0.0] * (self.outputs.num_exits - 1)
+        thresholds = [0.0] * self.last
         if not thresholds:
             return thresholds
         return self.polish(self.greedy(thresholds))

@@ -34,7 +34,8 @@ from tqdm import tqdm
 from training.datasets import Dataset, load_split, parse_snr_list
 
 #: Thresholds of the default sweep (log10 entropy; 1.0 is the largest entropy of 10 classes).
-DEFAULT_SWEEP = (0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # fmt: skip
+DEFAULT_SWEEP = (0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9,
+                 1.0)  # fmt: skip
 
 #: SNRs at or above this (dB) make the "high SNR" confusion matrix and accuracy, as in the paper's table.
 HIGH_SNR_DB = 10
