@@ -230,6 +230,8 @@ def run_live(args: argparse.Namespace, flowgraph: Any, collector: Any, classes: 
             print(live_line(now - started, fresh, truth, classes, num_exits, now - last_line), flush=True)
             results.extend(fresh)
             last_line = now
+    except KeyboardInterrupt:
+        print("interrupted: the summary covers the run so far", flush=True)
     finally:
         flowgraph.stop()
         flowgraph.wait()
@@ -448,49 +450,69 @@ def without_nan(value: Any) -> Any:
 # ---- main --------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Setup:
+    """Everything a run needs, built before the clock starts."""
+
+    model: Any
+    model_path: str
+    standin: bool
+    flowgraph: Any
+    collector: Any
+    recording: Path
+    audio_origin: str
+
+
+def prepare(args: argparse.Namespace, workdir: Path) -> Setup:
+    """Audio, model and flowgraph with its message collector and recording tap."""
+    eeamc = demo_stream.import_eeamc()
+    eeamc.resolve_device(args.device)  # a bad --device fails now, not after a stand-in is trained
+    audio_file, audio_origin = demo_stream.make_audio(workdir, args.seed)
+    print(f"audio for WBFM / AM-DSB: {audio_origin}", flush=True)
+    model_path, standin = choose_model(args, audio_file)
+    model = eeamc.load_model(model_path)
+    print(describe_model(model, standin), flush=True)
+    flowgraph = demo_stream.flowgraph_class()(
+        samp_rate=args.rate,
+        model_path=model_path,
+        device=args.device,
+        threshold=args.threshold,
+        audio_file=str(audio_file),
+        seed=args.seed,
+    )
+    collector = demo_stream.make_collector()
+    flowgraph.msg_connect((flowgraph.amc, "classification"), (collector, "in"))
+    recording = workdir / "recorded.cfile"
+    if args.bench_windows > 0:
+        attach_recording(flowgraph, recording, args)
+    return Setup(model, model_path, standin, flowgraph, collector, recording, audio_origin)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    eeamc = demo_stream.import_eeamc()
     import torch
-
-    torch.set_num_threads(args.threads)
     from gnuradio import gr
 
+    torch.set_num_threads(args.threads)
     gr.logging().set_default_level(gr.log_levels.warn)  # no per-block info lines between the live lines
     with demo_stream.temporary_directory() as folder:
-        workdir = Path(folder)
-        audio_file, audio_origin = demo_stream.make_audio(workdir, args.seed)
-        print(f"audio for WBFM / AM-DSB: {audio_origin}", flush=True)
         try:
-            model_path, standin = choose_model(args, audio_file)
-            model = eeamc.load_model(model_path)
+            setup = prepare(args, Path(folder))
         except (ValueError, RuntimeError, OSError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        classes = list(model.classes)
-        print(describe_model(model, standin), flush=True)
-        flowgraph = demo_stream.flowgraph_class()(
-            samp_rate=args.rate,
-            model_path=model_path,
-            device=args.device,
-            threshold=args.threshold,
-            audio_file=str(audio_file),
-            seed=args.seed,
-        )
-        collector = demo_stream.make_collector()
-        flowgraph.msg_connect((flowgraph.amc, "classification"), (collector, "in"))
-        recording = workdir / "recorded.cfile"
-        if args.bench_windows > 0:
-            attach_recording(flowgraph, recording, args)
         print(
             f"running {args.seconds:g} s at {args.rate / 1e3:g} kS/s, switching every "
             f"{args.switch_every:g} s (classes {','.join(args.class_list)}; SNRs {args.snrs} dB; "
-            f"seed {args.seed}); device {flowgraph.amc.engine.device}",
+            f"seed {args.seed}); device {setup.flowgraph.amc.engine.device}",
             flush=True,
         )
-        results, truth, seconds = run_live(args, flowgraph, collector, classes, model.net.num_exits)
-        speed = throughput(model_path, recording, args)
-    summary = build_summary(args, results, truth, model, standin, seconds, speed, audio_origin)
+        classes, num_exits = list(setup.model.classes), setup.model.net.num_exits
+        results, truth, seconds = run_live(args, setup.flowgraph, setup.collector, classes, num_exits)
+        speed = throughput(setup.model_path, setup.recording, args)
+    summary = build_summary(
+        args, results, truth, setup.model, setup.standin, seconds, speed, setup.audio_origin
+    )
     print_summary(summary)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
