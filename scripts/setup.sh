@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Sets up everything gr-eeamc needs, on Debian 12 or Ubuntu 22.04/24.04, and is quick when nothing
+# changed (every step checks first):
+#   1. system packages (GNU Radio, CMake, a C++ compiler for CMake's checks, venv, espeak-ng), via apt
+#   2. .venv: a virtual environment over /usr/bin/python3 that sees the system's GNU Radio
+#   3. pip packages from requirements.txt, re-run only when that file changes
+#   4. the CMake build in build/, installed into the venv (prefix = .venv)
+# Environment: EEAMC_VENV (default .venv) and EEAMC_BUILD (default build) move those folders.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${EEAMC_VENV:-$ROOT/.venv}"
+BUILD="${EEAMC_BUILD:-$ROOT/build}"
+# The Python GNU Radio's Debian/Ubuntu packages are built for; the venv must use the same one.
+SYSTEM_PYTHON=/usr/bin/python3
+SYSTEM_PACKAGES=(gnuradio gnuradio-dev cmake make g++ pkg-config python3-venv python3-dev espeak-ng)
+
+say() { printf '[setup] %s\n' "$*"; }
+die() {
+    printf '[setup] error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Runs a noisy command with its output in a log; shows the log's tail only if it fails.
+quietly() {
+    local log="$1"
+    shift
+    if ! "$@" >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        die "'$*' failed; full log: $log"
+    fi
+}
+
+is_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+install_system_packages() {
+    command -v dpkg-query >/dev/null || die "this script needs a Debian or Ubuntu system (dpkg not found)"
+    local missing=() package
+    for package in "${SYSTEM_PACKAGES[@]}"; do
+        is_installed "$package" || missing+=("$package")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        say "system packages: all present"
+        return
+    fi
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || die "missing packages ${missing[*]}: run as root or install sudo"
+        sudo=(sudo)
+    fi
+    say "system packages: installing ${missing[*]} (apt-get)"
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"
+}
+
+check_gnuradio() {
+    "$SYSTEM_PYTHON" -c "from gnuradio import gr" 2>/dev/null ||
+        die "$SYSTEM_PYTHON cannot import GNU Radio although the gnuradio package is installed"
+    local version
+    version="$("$SYSTEM_PYTHON" -c "from gnuradio import gr; print(gr.version())")"
+    case "$version" in
+        3.10.*) say "GNU Radio $version" ;;
+        *) die "GNU Radio $version found; gr-eeamc needs 3.10" ;;
+    esac
+}
+
+create_venv() {
+    if [ -x "$VENV/bin/python" ]; then
+        # A venv made from another Python or without system site packages cannot see GNU Radio.
+        grep -q '^include-system-site-packages = true' "$VENV/pyvenv.cfg" 2>/dev/null ||
+            die "$VENV was made without --system-site-packages, so it cannot see GNU Radio; remove it and rerun"
+        "$VENV/bin/python" -c "from gnuradio import gr" 2>/dev/null ||
+            die "$VENV/bin/python cannot import GNU Radio (made from another Python?); remove $VENV and rerun"
+        say "venv: $VENV (exists)"
+        return
+    fi
+    say "venv: creating $VENV with system site packages"
+    "$SYSTEM_PYTHON" -m venv --system-site-packages "$VENV"
+}
+
+install_requirements() {
+    local stamp="$VENV/.eeamc-requirements.sha256" wanted
+    # The hash covers the interpreter too, so a system Python upgrade reinstalls as well.
+    wanted="$( (cat "$ROOT/requirements.txt" && "$VENV/bin/python" -VV) | sha256sum | cut -d' ' -f1)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+        say "pip packages: up to date"
+        return
+    fi
+    say "pip packages: installing requirements.txt (the first time downloads torch, a few minutes)"
+    quietly "$VENV/pip-install.log" "$VENV/bin/python" -m pip install --no-input -r "$ROOT/requirements.txt"
+    echo "$wanted" >"$stamp"
+}
+
+build_and_install() {
+    local site_packages
+    site_packages="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
+    mkdir -p "$BUILD"
+    local cache="$BUILD/CMakeCache.txt"
+    # A build folder configured for another checkout or prefix is rebuilt from scratch.
+    if [ -f "$cache" ] && ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$ROOT" "$cache"; then
+        say "build: $BUILD belongs to another source tree; starting it afresh"
+        rm -rf "$BUILD" && mkdir -p "$BUILD"
+    fi
+    if [ ! -f "$cache" ] || ! grep -qx "CMAKE_INSTALL_PREFIX:PATH=$VENV" "$cache"; then
+        say "build: configuring (prefix $VENV)"
+        quietly "$BUILD/setup-cmake.log" cmake -S "$ROOT" -B "$BUILD" \
+            -DCMAKE_INSTALL_PREFIX="$VENV" \
+            -DGR_PYTHON_DIR="$site_packages" \
+            -DQA_PYTHON_EXECUTABLE="$VENV/bin/python"
+    fi
+    say "build: make install -> $site_packages/gnuradio/eeamc"
+    quietly "$BUILD/setup-make.log" cmake --build "$BUILD" --target install -- -j"$(nproc)"
+}
+
+main() {
+    cd "$ROOT"
+    install_system_packages
+    check_gnuradio
+    mkdir -p "$BUILD"
+    # Two setups at once (say `make test` in two terminals) would race on pip and the build.
+    exec 9>"$BUILD/.setup.lock"
+    flock 9
+    create_venv
+    install_requirements
+    build_and_install
+    "$VENV/bin/python" -c "from gnuradio import eeamc" ||
+        die "the installed module does not import with $VENV/bin/python (see the error above)"
+    say "ready: $VENV/bin/python has gnuradio.eeamc"
+}
+
+main "$@"
