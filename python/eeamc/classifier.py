@@ -202,7 +202,7 @@ class classifier(gr.sync_block):
                 pmt.PMT_T,
             )
             if self._unclassifiable_count == 0:
-                self.logger.warning("NaN/Inf or all-zero window: reported as unclassifiable (logged once)")
+                self.logger.warn("NaN/Inf or all-zero window: reported as unclassifiable (logged once)")
             self._unclassifiable_count += 1
         else:
             label = int(results.label[row])
