@@ -134,6 +134,9 @@ class classifier(gr.sync_block):
             self._absorb_metadata(metadata_tags, offset)
             row = int(rows[index]) if valid[index] and results is not None else None
             self._report(offset, results, row)
+        # Tags after the last window start belong to the next window: keep them, or a window's
+        # rx_freq / rx_time would depend on where the scheduler split the stream.
+        self._absorb_metadata(metadata_tags, first + count)
         return count
 
     def _classify(self, windows: np.ndarray) -> Classification | None:
