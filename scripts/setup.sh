@@ -81,6 +81,37 @@ create_venv() {
     "$SYSTEM_PYTHON" -m venv --system-site-packages "$VENV"
 }
 
+# Prints the path of requirements.txt, or of a copy without the extra package indexes (PyTorch's CPU
+# index) that cannot be reached from here (offline mirror, firewall): pip would otherwise retry such
+# an index five times for every single package.
+reachable_requirements() {
+    local url copy="$VENV/requirements-reachable.txt"
+    local unreachable=()
+    for url in $(sed -n 's/^--extra-index-url[ =]*//p' "$ROOT/requirements.txt"); do
+        "$VENV/bin/python" - "$url" <<'PY' || unreachable+=("$url")
+import sys
+import urllib.error
+import urllib.request
+
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=10)
+except urllib.error.HTTPError:
+    pass  # the host answered: reachable
+except (OSError, ValueError):
+    sys.exit(1)
+PY
+    done
+    if [ ${#unreachable[@]} -eq 0 ]; then
+        echo "$ROOT/requirements.txt"
+        return
+    fi
+    say "pip packages: cannot reach ${unreachable[*]}; using the other indexes (and local wheels) only" >&2
+    local patterns=()
+    for url in "${unreachable[@]}"; do patterns+=(-e "$url"); done
+    grep -v -F "${patterns[@]}" "$ROOT/requirements.txt" >"$copy" || true
+    echo "$copy"
+}
+
 install_requirements() {
     local stamp="$VENV/.eeamc-requirements.sha256" wanted
     # The hash covers the interpreter too, so a system Python upgrade reinstalls as well.
@@ -90,7 +121,9 @@ install_requirements() {
         return
     fi
     say "pip packages: installing requirements.txt (the first time downloads torch, a few minutes)"
-    quietly "$VENV/pip-install.log" "$VENV/bin/python" -m pip install --no-input -r "$ROOT/requirements.txt"
+    local requirements
+    requirements="$(reachable_requirements)"
+    quietly "$VENV/pip-install.log" "$VENV/bin/python" -m pip install --no-input -r "$requirements"
     echo "$wanted" >"$stamp"
 }
 
