@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pmt
@@ -42,6 +43,31 @@ _KEYS = {
         *METADATA_KEYS,
     )
 }
+_SUMMARY_KEYS = tuple(
+    _KEYS[name] for name in ("label", "class", "exit", "entropy", "confidence", "unclassifiable")
+)
+
+
+@dataclass
+class _Rows:
+    """One work() call's results as Python lists, converted once: indexing a tensor costs microseconds,
+    paid five times per reported window otherwise."""
+
+    label: list[int]
+    exit: list[int]
+    entropy: list[float]
+    confidence: list[float]
+    probabilities: list[list[float]]
+
+    @classmethod
+    def of(cls, results: Classification) -> _Rows:
+        return cls(
+            results.label.tolist(),
+            results.exit.tolist(),
+            results.entropy.tolist(),
+            results.confidence.tolist(),
+            results.probabilities.tolist(),
+        )
 
 
 class classifier(gr.sync_block):
@@ -83,7 +109,19 @@ class classifier(gr.sync_block):
         self.set_min_output_buffer(self.window_length * self.max_batch)
         self.message_port_register_out(PORT)
 
+        # PMTs are immutable, so the per-window values that come from a small set are made once.
         self._label_pmts = [pmt.intern(name) for name in self.classes]
+        self._class_pmts = [pmt.from_long(index) for index in range(len(self.classes))]
+        self._exit_pmts = [pmt.from_long(index) for index in range(self.engine.num_exits)]
+        self._unclassifiable_fields = (
+            pmt.intern("unclassifiable"),
+            pmt.from_long(UNCLASSIFIABLE),
+            pmt.from_long(-1),
+            pmt.from_double(float("nan")),
+            pmt.from_double(0.0),
+            pmt.PMT_T,
+        )
+        self._zero_probabilities = [0.0] * len(self.classes)
         self._windows_seen = 0
         self._previous_class: int | None = None
         self._metadata: dict[str, tuple[int, pmt.pmt_base]] = {}
@@ -126,14 +164,16 @@ class classifier(gr.sync_block):
         windows = frame(samples[:count], self.window_length)
         valid = valid_windows(windows)
         results = self._classify(windows[valid]) if valid.any() else None
-        # Row of each window in ``results``; None for windows that could not be classified.
-        rows = np.cumsum(valid) - 1
+        rows = _Rows.of(results) if results is not None else None
+        # Row of each window in ``rows``; None for windows that could not be classified.
+        row_of = (np.cumsum(valid) - 1).tolist()
+        is_valid = valid.tolist()
         metadata_tags = self._metadata_tags(count)
         for index in range(len(windows)):
             offset = first + index * self.window_length
             self._absorb_metadata(metadata_tags, offset)
-            row = int(rows[index]) if valid[index] and results is not None else None
-            self._report(offset, results, row)
+            row = row_of[index] if is_valid[index] and rows is not None else None
+            self._report(offset, rows, row)
         # Tags after the last window start belong to the next window: keep them, or a window's
         # rx_freq / rx_time would depend on where the scheduler split the stream.
         self._absorb_metadata(metadata_tags, first + count)
@@ -175,14 +215,14 @@ class classifier(gr.sync_block):
             tag = tags.pop(0)
             self._metadata[pmt.symbol_to_string(tag.key)] = (tag.offset, tag.value)
 
-    def _report(self, offset: int, results: Classification | None, row: int | None) -> None:
+    def _report(self, offset: int, rows: _Rows | None, row: int | None) -> None:
         self._windows_seen += 1
-        label = int(results.label[row]) if row is not None else UNCLASSIFIABLE
+        label = rows.label[row] if row is not None else UNCLASSIFIABLE
         if not self._should_report(label):
             return
-        summary = self._summary(results, row)
+        summary = self._summary(rows, row)
         self.add_item_tag(0, offset, TAG_KEY, summary)
-        self.message_port_pub(PORT, self._message(summary, results, row, offset))
+        self.message_port_pub(PORT, self._message(summary, rows, row, offset))
 
     def _should_report(self, label: int) -> bool:
         changed = label != self._previous_class
@@ -193,47 +233,36 @@ class classifier(gr.sync_block):
             return (self._windows_seen - 1) % self.report_every == 0
         return True
 
-    def _summary(self, results: Classification | None, row: int | None) -> pmt.pmt_base:
+    def _summary(self, rows: _Rows | None, row: int | None) -> pmt.pmt_base:
         """The tag's dict: label, class, exit, entropy, confidence, unclassifiable."""
         if row is None:
-            fields = (
-                pmt.intern("unclassifiable"),
-                pmt.from_long(UNCLASSIFIABLE),
-                pmt.from_long(-1),
-                pmt.from_double(float("nan")),
-                pmt.from_double(0.0),
-                pmt.PMT_T,
-            )
+            fields = self._unclassifiable_fields
             if self._unclassifiable_count == 0:
                 self.logger.warn("NaN/Inf or all-zero window: reported as unclassifiable (logged once)")
             self._unclassifiable_count += 1
         else:
-            label = int(results.label[row])
+            label = rows.label[row]
             fields = (
                 self._label_pmts[label],
-                pmt.from_long(label),
-                pmt.from_long(int(results.exit[row])),
-                pmt.from_double(float(results.entropy[row])),
-                pmt.from_double(float(results.confidence[row])),
+                self._class_pmts[label],
+                self._exit_pmts[rows.exit[row]],
+                pmt.from_double(rows.entropy[row]),
+                pmt.from_double(rows.confidence[row]),
                 pmt.PMT_F,
             )
         summary = pmt.make_dict()
-        for name, value in zip(("label", "class", "exit", "entropy", "confidence", "unclassifiable"), fields):
-            summary = pmt.dict_add(summary, _KEYS[name], value)
+        for key, value in zip(_SUMMARY_KEYS, fields):
+            summary = pmt.dict_add(summary, key, value)
         return summary
 
     def _message(
-        self, summary: pmt.pmt_base, results: Classification | None, row: int | None, offset: int
+        self, summary: pmt.pmt_base, rows: _Rows | None, row: int | None, offset: int
     ) -> pmt.pmt_base:
         """The message: the tag's dict plus offset, probabilities, window count and rx metadata."""
-        probabilities = (
-            results.probabilities[row].numpy()
-            if row is not None
-            else np.zeros(len(self.classes), dtype=np.float32)
-        )
+        probabilities = rows.probabilities[row] if row is not None else self._zero_probabilities
         message = pmt.dict_add(summary, _KEYS["offset"], pmt.from_uint64(offset))
         message = pmt.dict_add(
-            message, _KEYS["probabilities"], pmt.init_f32vector(len(probabilities), probabilities.tolist())
+            message, _KEYS["probabilities"], pmt.init_f32vector(len(probabilities), probabilities)
         )
         message = pmt.dict_add(message, _KEYS["window"], pmt.from_uint64(self._windows_seen - 1))
         for key, (_, value) in self._metadata.items():
