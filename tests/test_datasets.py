@@ -122,8 +122,8 @@ def test_rml22_pickle_round_trip_ignores_an_extra_key_with_a_warning(tmp_path, p
 
 
 def test_rml2016_latin1_pickle_keeps_its_eleven_classes(tmp_path):
-    table = rml_table(["8PSK", "AM-DSB", "AM-SSB", "BPSK", "CPFSK", "GFSK", "PAM4", "QAM16", "QAM64", "QPSK", "WBFM"],
-                      [-20, 0, 18], per_key=3)  # fmt: skip
+    names = ["8PSK", "AM-DSB", "AM-SSB", "BPSK", "CPFSK", "GFSK", "PAM4", "QAM16", "QAM64", "QPSK", "WBFM"]
+    table = rml_table(names, [-20, 0, 18], per_key=3)
     buffer = io.BytesIO()
     Python2Pickler(buffer, protocol=2).dump(table)
     (tmp_path / "RML2016.10a_dict.pkl").write_bytes(buffer.getvalue())

@@ -12,9 +12,7 @@ from gnuradio.eeamc.model_file import Model, save_model
 from gnuradio.eeamc.networks import build_network
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOWGRAPHS = sorted(
-    [*ROOT.glob("examples/*.grc"), *ROOT.glob("tests/flowgraphs/*.grc")]
-)
+FLOWGRAPHS = sorted([*ROOT.glob("examples/*.grc"), *ROOT.glob("tests/flowgraphs/*.grc")])
 CLASSES = [
     "QAM16",
     "QAM64",
@@ -28,9 +26,7 @@ CLASSES = [
     "QPSK",
 ]
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("grcc") is None, reason="grcc (gnuradio-companion) missing"
-)
+pytestmark = pytest.mark.skipif(shutil.which("grcc") is None, reason="grcc (gnuradio-companion) missing")
 
 
 def compile_flowgraph(grc: Path, out_dir: Path) -> Path:
@@ -57,9 +53,7 @@ def test_grcc_compiles(grc, tmp_path):
 
 def test_compiled_flowgraph_runs_the_block(tmp_path):
     torch.manual_seed(0)
-    save_model(
-        Model(build_network("v1").eval(), CLASSES, "l1", [0.35]), tmp_path / "m.pt"
-    )
+    save_model(Model(build_network("v1").eval(), CLASSES, "l1", [0.35]), tmp_path / "m.pt")
     script = compile_flowgraph(ROOT / "tests/flowgraphs/classifier_smoke.grc", tmp_path)
     result = subprocess.run(
         [

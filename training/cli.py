@@ -18,6 +18,16 @@ COMMANDS = {
 }
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the command docstrings' paragraphs, and shows defaults only where there is one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m training",
@@ -26,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, summary) in COMMANDS.items():
         module = importlib.import_module(module_name)
-        sub = commands.add_parser(name, help=summary, description=module.__doc__,
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        sub = commands.add_parser(
+            name, help=summary, description=module.__doc__, formatter_class=HelpFormatter
+        )
         module.configure_parser(sub)
         sub.set_defaults(handler=module.run)
     return parser

@@ -368,7 +368,8 @@ def check_memory(path: Path, needed_bytes: int) -> None:
     if available is not None and needed_bytes > 0.9 * available:
         raise ValueError(
             f"dataset {path}: the selection needs {needed_bytes / 2**30:.1f} GiB but only "
-            f"{available / 2**30:.1f} GiB of memory is available; filter classes/SNRs or use window mode 'crop'"
+            f"{available / 2**30:.1f} GiB of memory is available; "
+            "filter classes/SNRs or use window mode 'crop'"
         )
 
 
@@ -493,7 +494,8 @@ def parse_rml_dict(path: Path, data: Any) -> tuple[dict[tuple[str, int], np.ndar
     if not isinstance(data, dict) or not data:
         raise ValueError(
             f"dataset {path}: the pickle holds {type(data).__name__}"
-            f"{' (empty)' if isinstance(data, dict) else ''}; expected an RML dict (modulation, snr) -> [n, 2, L]"
+            f"{' (empty)' if isinstance(data, dict) else ''}; "
+            "expected an RML dict (modulation, snr) -> [n, 2, L]"
         )
     table: dict[tuple[str, int], np.ndarray] = {}
     ignored = []

@@ -164,8 +164,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help=f"skip threshold calibration and store the paper's T={PAPER_THRESHOLD}",
     )
-    run_group.add_argument("--budget", type=float, default=0.5,
-                           help="calibration: accuracy budget in percentage points against early exits off")  # fmt: skip
+    run_group.add_argument(
+        "--budget",
+        type=float,
+        default=0.5,
+        help="calibration: accuracy budget (percentage points) against early exits off",
+    )
 
 
 @dataclass

@@ -84,10 +84,17 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
     os.close(handle)
     try:
         torch.save(payload, temporary)
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes 0600; a model is meant to be shared
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_model(path: str | os.PathLike | None = None) -> Model:
