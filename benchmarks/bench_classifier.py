@@ -1,0 +1,749 @@
+#!/usr/bin/env python3
+"""Benchmark gr-eeamc: engine windows/s and classifier-block MS/s, baseline against early exit.
+
+One run prints, for the same data:
+
+1. the machine (CPU, cores, torch / GNU Radio / numpy versions, threads, device, date);
+2. the early-exit engine's windows/s at batch 1 and batched, with early exits off (threshold 0, the
+   plain backbone) and on (the model's calibrated thresholds or --threshold), plus the share of windows
+   leaving at each exit, mean multiply-accumulates per window and accuracy, per SNR group (the exit share
+   depends on the SNR, so high and low SNR are reported apart);
+3. MS/s through ``eeamc.classifier`` in a real flowgraph (vector source -> head -> classifier -> null
+   sink, no throttle) with and without reports and with the message port connected, against the same
+   flowgraph with a copy block instead (the floor), and whether that keeps up with an RTL-SDR and a B210;
+4. a cProfile breakdown of the block's work() per window (framing, engine, tags, messages).
+
+Figures are printed (and written with --json), never asserted: they depend on the machine and its load.
+Each figure is the median of several timed repeats after a warm-up, timed with time.perf_counter.
+
+Data: --data FILE (any layout training.datasets reads: our HDF5, RML22 / RML2016 pickle, RML2018 HDF5),
+else windows made by ``python -m training generate`` in-process (cached under ~/.cache/gr-eeamc), else
+(training not importable, or --synthetic) digitally modulated windows made here with numpy; the output
+says which.
+
+    .venv/bin/python benchmarks/bench_classifier.py --quick [--model FILE] [--threads 1] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import importlib
+import inspect
+import json
+import os
+import platform
+import pstats
+import statistics
+import sys
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gnuradio
+import numpy as np
+import torch
+from gnuradio import blocks, gr
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: Sample rates a receiver must sustain with every window classified.
+RECEIVERS = {"RTL-SDR (2.4 MS/s)": 2.4e6, "USRP B210 (61.44 MS/s)": 61.44e6}
+#: report_every large enough that no window after the first is reported: the block without reports.
+NO_REPORTS_EVERY = 2**62
+
+
+#: gnuradio.eeamc as measured (see use_eeamc) and its windows module; set before anything else runs.
+eeamc: Any = None
+windows_module: Any = None
+
+
+def use_eeamc(source_tree: bool) -> None:
+    """Import gnuradio.eeamc: the installed module, or (``source_tree``, or none installed) this checkout's
+    python/eeamc under that same name, so the training package, which imports gnuradio.eeamc, sees the
+    very module measured."""
+    global eeamc, windows_module
+    if source_tree:
+        gnuradio.__path__.insert(0, str(REPO / "python"))
+    try:
+        eeamc = importlib.import_module("gnuradio.eeamc")
+    except ImportError:
+        gnuradio.__path__.append(str(REPO / "python"))
+        eeamc = importlib.import_module("gnuradio.eeamc")
+    windows_module = importlib.import_module("gnuradio.eeamc.windows")
+
+
+# ---- machine -------------------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info(device: torch.device) -> dict[str, Any]:
+    info = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cpu": cpu_model(),
+        "cores_available": len(os.sched_getaffinity(0)),
+        "cores_total": os.cpu_count(),
+        "load_average_1_5_15": [round(v, 2) for v in os.getloadavg()],
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "gnuradio": gr.version(),
+        "numpy": np.__version__,
+        "device": str(device),
+        "eeamc_module": str(Path(eeamc.__file__).parent),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+# ---- data ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WindowSet:
+    """Windows of one SNR group, normalised as the model expects, and the samples they came from."""
+
+    name: str
+    samples: np.ndarray  # complex64 [N * L], the windows back to back (what the block receives)
+    windows: np.ndarray  # float32 [N, 2, L], framed and normalised exactly as the block does
+    labels: np.ndarray  # int64 [N], the model's class index, -1 where the model lacks the class
+    snrs: list[int]
+
+
+def parse_snr_group(text: str) -> list[int]:
+    """'10:20' -> 10, 12, ..., 20 (step 2, as RML22); '10:20:1' sets the step; '-4,0,4' lists them."""
+    try:
+        if ":" in text:
+            parts = [int(p) for p in text.split(":")]
+            low, high, step = (*parts, 2) if len(parts) == 2 else parts
+            return list(range(low, high + 1, step))
+        return [int(p) for p in text.split(",")]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"SNR group {text!r}: use LOW:HIGH[:STEP] (dB) or a comma list, e.g. 10:20 or -4,0,4"
+        ) from error
+
+
+def group_name(snrs: Sequence[int]) -> str:
+    return f"SNR {min(snrs)}..{max(snrs)} dB"
+
+
+def rrc_taps(samples_per_symbol: int = 2, rolloff: float = 0.35, span: int = 11) -> np.ndarray:
+    """Root-raised-cosine pulse (unit energy), as RML22's digital modulators use."""
+    t = np.arange(-span * samples_per_symbol, span * samples_per_symbol + 1) / samples_per_symbol
+    beta = rolloff
+    with np.errstate(divide="ignore", invalid="ignore"):
+        taps = (np.sin(np.pi * t * (1 - beta)) + 4 * beta * t * np.cos(np.pi * t * (1 + beta))) / (
+            np.pi * t * (1 - (4 * beta * t) ** 2)
+        )
+    taps[t == 0] = 1 - beta + 4 * beta / np.pi
+    edge = np.isclose(np.abs(t), 1 / (4 * beta))
+    taps[edge] = (beta / np.sqrt(2)) * (
+        (1 + 2 / np.pi) * np.sin(np.pi / (4 * beta)) + (1 - 2 / np.pi) * np.cos(np.pi / (4 * beta))
+    )
+    return taps / np.sqrt((taps**2).sum())
+
+
+def constellation(name: str) -> np.ndarray:
+    """Unit-power constellation points of the digital classes the synthetic data has."""
+    if name.endswith("PSK"):
+        order = {"BPSK": 2, "QPSK": 4, "8PSK": 8}[name]
+        points = np.exp(1j * (2 * np.pi * np.arange(order) / order + (np.pi / 4 if order == 4 else 0)))
+    elif name == "PAM4":
+        points = np.array([-3, -1, 1, 3], dtype=complex)
+    else:  # QAM16, QAM64
+        side = int(np.sqrt(int(name[3:])))
+        levels = np.arange(-side + 1, side, 2)
+        points = (levels[:, None] + 1j * levels[None, :]).ravel()
+    return points / np.sqrt(np.mean(np.abs(points) ** 2))
+
+
+SYNTHETIC_CLASSES = ("BPSK", "QPSK", "8PSK", "QAM16", "QAM64", "PAM4")
+
+
+def synthetic_windows(
+    classes: Sequence[str], snrs: Sequence[int], per: int, length: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows of RRC-shaped (0.35, 2 samples/symbol) symbols, random phase, a small carrier offset and
+    AWGN at a true SNR (unit signal power): (complex [N, L], class names [N], SNR [N])."""
+    rng = np.random.default_rng(seed)
+    taps = rrc_taps()
+    symbols_per_window = length // 2 + len(taps)  # enough to drop the filter's transient
+    parts, names, snr_labels = [], [], []
+    for name in classes:
+        points = constellation(name)
+        for snr in snrs:
+            up = np.zeros((per, 2 * symbols_per_window), dtype=complex)
+            up[:, ::2] = rng.choice(points, size=(per, symbols_per_window))
+            shaped = np.stack([np.convolve(row, taps, mode="same") for row in up])
+            start = len(taps)
+            signal = shaped[:, start : start + length]
+            signal /= np.sqrt(np.mean(np.abs(signal) ** 2, axis=1, keepdims=True))
+            n = np.arange(length)
+            cfo = rng.uniform(-0.01, 0.01, (per, 1))  # cycles/sample: RML22's +-500 Hz at 30 kHz is 0.017
+            phase = rng.uniform(0, 2 * np.pi, (per, 1))
+            signal = signal * np.exp(1j * (2 * np.pi * cfo * n + phase))
+            noise = (rng.standard_normal((per, length)) + 1j * rng.standard_normal((per, length))) / np.sqrt(
+                2
+            )
+            parts.append(signal + noise * 10 ** (-snr / 20))
+            names += [name] * per
+            snr_labels += [snr] * per
+    return np.concatenate(parts).astype(np.complex64), np.array(names), np.array(snr_labels)
+
+
+def training_module(name: str) -> Any | None:
+    """training.<name> from this source tree, or None where the training package is not importable."""
+    if str(REPO) not in sys.path:
+        sys.path.append(str(REPO))
+    try:
+        return importlib.import_module(f"training.{name}")
+    except ImportError:
+        return None
+
+
+def dataset_windows(
+    path: Path, snrs: Sequence[int], length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(complex windows [N, L], class names [N], SNR [N]) of a dataset file in any layout training reads."""
+    datasets = training_module("datasets")
+    if datasets is None:
+        raise ValueError(f"--data {path}: reading datasets needs the training package (training/datasets.py)")
+    data = datasets.load_dataset(path, snrs=list(snrs), length=length)
+    names = np.array(data.classes)[data.y]
+    return (data.x[:, 0] + 1j * data.x[:, 1]).astype(np.complex64), names, data.snr
+
+
+def generated_file(
+    classes: Sequence[str], snrs: Sequence[int], per: int, seed: int, length: int
+) -> Path | None:
+    """An RML22-reproduction dataset made by ``python -m training generate`` (run in-process, cached
+    under ~/.cache/gr-eeamc keyed by its options, provenance in the file); None without training.generate."""
+    generate = training_module("generate")
+    if generate is None:
+        return None
+    options = [
+        *("--classes", ",".join(classes), "--snrs", ",".join(map(str, snrs))),
+        *("--per", str(per), "--seed", str(seed), "--length", str(length), "--workers", "1", "--quiet"),
+    ]
+    key = zlib.crc32(" ".join(options).encode()) ^ getattr(generate, "GENERATOR_VERSION", 0)
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gr-eeamc"
+    path = cache / f"bench-data-{key:08x}.h5"
+    if not path.is_file():
+        parser = argparse.ArgumentParser()
+        generate.configure_parser(parser)
+        print(f"generating benchmark data with training.generate into {path} (once; cached)", flush=True)
+        generate.run(parser.parse_args(["--out", str(path), *options]))
+    return path
+
+
+def load_data(args: argparse.Namespace, model: Any) -> tuple[str, list[WindowSet]]:
+    """(description of the data, one WindowSet per SNR group)."""
+    length = model.input_length
+    all_snrs = sorted({snr for group in args.snr_groups for snr in group})
+    smallest_group = min(len(group) for group in args.snr_groups)
+    per = max(1, -(-args.windows // (smallest_group * len(model.classes))))
+    path = Path(args.data) if args.data else None
+    if path is None and not args.synthetic:
+        path = generated_file(model.classes, all_snrs, per, args.seed, length)
+        made = f"made by training.generate (RML22 reproduction), {per} per class and SNR, seed {args.seed}: "
+    else:
+        made = "file "
+    if path is not None:
+        iq, names, snrs = dataset_windows(path, all_snrs, length)
+        source = f"{made}{path}"
+    else:
+        classes = [name for name in SYNTHETIC_CLASSES if name in model.classes] or list(SYNTHETIC_CLASSES)
+        per = max(1, -(-args.windows // (smallest_group * len(classes))))
+        iq, names, snrs = synthetic_windows(classes, all_snrs, per, length, args.seed)
+        why = "--synthetic" if args.synthetic else "training.generate not importable"
+        source = (
+            f"SYNTHETIC numpy windows ({why}): {', '.join(classes)}, RRC 0.35, 2 sps, random phase and "
+            f"CFO, AWGN; {per} per class and SNR, seed {args.seed}"
+        )
+    if iq.shape[1] != length:
+        raise ValueError(f"data windows have {iq.shape[1]} samples; the model takes {length}")
+    class_index = {name: i for i, name in enumerate(model.classes)}
+    labels = np.array([class_index.get(str(name), -1) for name in names], dtype=np.int64)
+    rng = np.random.default_rng(args.seed)
+    sets = []
+    for group in args.snr_groups:
+        chosen = np.flatnonzero(np.isin(snrs, group))
+        if len(chosen) == 0:
+            raise ValueError(
+                f"the data has no windows at SNR {group} dB (it has {sorted(set(snrs.tolist()))})"
+            )
+        chosen = rng.permutation(chosen)[: args.windows]  # mixed classes and SNRs, as on air
+        samples = np.ascontiguousarray(iq[chosen]).ravel()
+        windows = windows_module.normalize(windows_module.frame(samples, length), model.normalization)
+        sets.append(WindowSet(group_name(group), samples, windows, labels[chosen], list(group)))
+    return source, sets
+
+
+# ---- timing --------------------------------------------------------------------------------------------
+
+
+def median_rate(run_once: Callable[[], float], repeats: int) -> tuple[float, list[float]]:
+    """Median and all of ``repeats`` rates returned by ``run_once``."""
+    rates = [run_once() for _ in range(repeats)]
+    return statistics.median(rates), rates
+
+
+def engine_rate(
+    engine: Any, windows: torch.Tensor, batch: int, seconds: float, repeats: int
+) -> dict[str, Any]:
+    """Windows/s of engine.classify at one batch size, cycling over the data."""
+    batches = [windows[i : i + batch] for i in range(0, len(windows) - batch + 1, batch)] or [windows[:batch]]
+
+    def timed(budget: float) -> float:
+        done, index = 0, 0
+        start = time.perf_counter()
+        while True:
+            engine.classify(batches[index % len(batches)])
+            done += len(batches[index % len(batches)])
+            index += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= budget:
+                return done / elapsed
+
+    timed(min(0.2, seconds / 2))  # warm-up: allocator, oneDNN kernels, caches
+    median, rates = median_rate(lambda: timed(seconds / repeats), repeats)
+    return {"batch": batch, "windows_per_s": median, "repeats": rates}
+
+
+def exit_statistics(engine: Any, data: WindowSet) -> dict[str, Any]:
+    """Share of windows per exit, mean MACs per window and accuracy over the whole set."""
+    parts = [
+        engine.classify(torch.from_numpy(data.windows[i : i + 1024]))
+        for i in range(0, len(data.windows), 1024)
+    ]
+    exits = torch.cat([p.exit for p in parts]).numpy()
+    macs = torch.cat([p.macs for p in parts]).numpy()
+    labels = torch.cat([p.label for p in parts]).numpy()
+    known = data.labels >= 0
+    return {
+        "exit_share": [float(np.mean(exits == k)) for k in range(engine.num_exits)],
+        "mean_macs": float(macs.mean()),
+        "accuracy": float(np.mean(labels[known] == data.labels[known])) if known.any() else None,
+    }
+
+
+@dataclass
+class Mode:
+    """A way of running the model: early exits off (threshold 0) or on."""
+
+    name: str
+    threshold: float | list[float]  # what the block's threshold parameter gets
+
+
+def modes(model: Any, threshold: float | None) -> list[Mode]:
+    early = (
+        [float(threshold)] * (model.net.num_exits - 1) if threshold is not None else list(model.thresholds)
+    )
+    return [Mode("baseline (exits off)", 0.0), Mode(f"early exit T={fmt_thresholds(early)}", early)]
+
+
+def fmt_thresholds(values: Sequence[float]) -> str:
+    return ",".join(f"{v:.3g}" for v in values) if values else "none"
+
+
+def bench_engine(args: argparse.Namespace, model: Any, sets: list[WindowSet]) -> list[dict[str, Any]]:
+    engine = eeamc.EarlyExitEngine(model.net, 0.0, args.device)
+    results = []
+    for data in sets:
+        windows = torch.from_numpy(data.windows)
+        for mode in modes(model, args.threshold):
+            engine.set_thresholds(mode.threshold)
+            row = {"data": data.name, "mode": mode.name, **exit_statistics(engine, data), "rates": []}
+            for batch in args.batches:
+                if batch > len(windows):
+                    continue
+                row["rates"].append(engine_rate(engine, windows, batch, args.seconds, args.repeats))
+            results.append(row)
+            print_engine_row(row)
+    return results
+
+
+# ---- flowgraph -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class GraphConfig:
+    """One flowgraph measured: which block, mode and reporting."""
+
+    data: str
+    mode: str
+    reporting: str  # "none (copy block)", "no reports", "tags", "tags+messages"
+    threshold: float | list[float] | None = None
+    #: Windows the classifier's input buffer holds (head.set_min_output_buffer); 0 = GNU Radio's default
+    #: (64 KiB: 64 windows of complex64; work() then typically sees 16-32 windows a call).
+    input_buffer_windows: int = 0
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def build_graph(
+    args: argparse.Namespace, samples: np.ndarray, total: int, config: GraphConfig
+) -> tuple[gr.top_block, Any]:
+    """vector source (repeat) -> head(total) -> classifier or copy -> null sink; returns (graph, block)."""
+    graph = gr.top_block()
+    source = blocks.vector_source_c(samples.tolist(), True)
+    head = blocks.head(gr.sizeof_gr_complex, total)
+    if config.input_buffer_windows:
+        head.set_min_output_buffer(config.input_buffer_windows * args.window_length)
+    if config.reporting == "none (copy block)":
+        block = blocks.copy(gr.sizeof_gr_complex)
+    else:
+        options = {"max_batch": args.max_batch} if args.max_batch else {}
+        if config.reporting == "no reports":
+            options.update(report="every_n", report_every=NO_REPORTS_EVERY)
+        block = eeamc.classifier(model=args.model, device=args.device, threshold=config.threshold, **options)
+    graph.connect(source, head, block, blocks.null_sink(gr.sizeof_gr_complex))
+    if config.reporting == "tags+messages":
+        debug = blocks.message_debug()
+        graph.msg_connect(block, "classification", debug, "store")
+        graph._keep = debug  # the Python object must outlive the run
+    return graph, block
+
+
+def run_graph(args: argparse.Namespace, samples: np.ndarray, total: int, config: GraphConfig) -> float:
+    """Samples/s of one run (construction and model loading excluded)."""
+    graph, _ = build_graph(args, samples, total, config)
+    start = time.perf_counter()
+    graph.run()
+    return total / (time.perf_counter() - start)
+
+
+def bench_graph(
+    args: argparse.Namespace, samples: np.ndarray, config: GraphConfig, window_length: int
+) -> None:
+    """Pilot run (warm-up, sizes the runs to --seconds), then the median of --repeats runs."""
+    pilot_samples = window_length * 2048
+    pilot_rate = run_graph(args, samples, pilot_samples, config)
+    total = max(pilot_samples, int(pilot_rate * args.seconds / args.repeats))
+    total -= total % window_length
+    median, rates = median_rate(lambda: run_graph(args, samples, total, config), args.repeats)
+    config.result = {
+        "samples_per_s": median,
+        "windows_per_s": median / window_length,
+        "samples_per_run": total,
+        "repeats_samples_per_s": rates,
+        "keeps_up": {name: median >= rate for name, rate in RECEIVERS.items()},
+    }
+    print_graph_row(config)
+
+
+def graph_configs(model: Any, args: argparse.Namespace, sets: list[WindowSet]) -> list[GraphConfig]:
+    """Floor; both modes with tags+messages on every group; the first group also without messages
+    and without reports, to split the block's cost."""
+    configs = [GraphConfig(sets[0].name, "-", "none (copy block)")]
+    for index, data in enumerate(sets):
+        reportings = ["no reports", "tags", "tags+messages"] if index == 0 else ["tags+messages"]
+        for mode in modes(model, args.threshold):
+            configs += [GraphConfig(data.name, mode.name, r, mode.threshold) for r in reportings]
+            if index == 0:  # batches as large as the block allows: the input buffer holds 2 x max_batch
+                configs.append(
+                    GraphConfig(
+                        data.name, mode.name, "tags+messages", mode.threshold, 2 * block_max_batch(args)
+                    )
+                )
+    return configs
+
+
+def block_max_batch(args: argparse.Namespace) -> int:
+    default = inspect.signature(eeamc.classifier.__init__).parameters["max_batch"].default
+    return args.max_batch or default
+
+
+def bench_flowgraphs(args: argparse.Namespace, model: Any, sets: list[WindowSet]) -> list[dict[str, Any]]:
+    by_name = {data.name: data for data in sets}
+    configs = graph_configs(model, args, sets)
+    for config in configs:
+        bench_graph(args, by_name[config.data].samples, config, model.input_length)
+    return [asdict(config) for config in configs]
+
+
+# ---- profile -------------------------------------------------------------------------------------------
+
+#: Breakdown rows: (name, how to find the function in the profile: file suffix, function name).
+PROFILE_ROWS = (
+    ("work() total (incl. gateway)", "gateway.py", "handle_general_work"),
+    ("  frame (windows.frame)", "windows.py", "frame"),
+    ("  valid_windows", "windows.py", "valid_windows"),
+    ("  _classify: normalise + engine", "classifier.py", "_classify"),
+    ("    engine.classify", "engine.py", "classify"),
+    ("  _metadata_tags (get_tags_in_range)", "classifier.py", "_metadata_tags"),
+    ("  _absorb_metadata", "classifier.py", "_absorb_metadata"),
+    ("  _report (per window)", "classifier.py", "_report"),
+    ("    _summary: tag dict", "classifier.py", "_summary"),
+    ("    _message: message dict", "classifier.py", "_message"),
+    ("    add_item_tag", "", "add_item_tag"),
+    ("    message_port_pub", "", "message_port_pub"),
+)
+
+
+def profile_block(args: argparse.Namespace, model: Any, data: WindowSet, mode: Mode) -> dict[str, Any]:
+    """cProfile the block's work() (it runs on a scheduler thread, so the profiler is switched on and off
+    around each call in that thread) over one tags+messages run; per-window microseconds by part."""
+    windows = min(len(data.windows) * 4, 40_000)
+    config = GraphConfig(data.name, mode.name, "tags+messages", mode.threshold)
+    graph, block = build_graph(args, data.samples, windows * model.input_length, config)
+    profiler = cProfile.Profile()
+    handle = block.handle_general_work
+
+    def profiled(*work_args: Any) -> Any:
+        profiler.enable()
+        try:
+            return handle(*work_args)
+        finally:
+            profiler.disable()
+
+    block.handle_general_work = profiled
+    start = time.perf_counter()
+    graph.run()
+    elapsed = time.perf_counter() - start
+    stats = pstats.Stats(profiler).stats
+    rows = {}
+    for name, suffix, function in PROFILE_ROWS:
+        matches = [
+            value
+            for (file, _, func), value in stats.items()
+            if file.endswith(suffix)
+            and (func == function or func.endswith(f"'{function}'") or f".{function}" in func)
+        ]
+        calls = sum(m[1] for m in matches)
+        cumulative = sum(m[3] for m in matches)
+        rows[name] = {"calls": calls, "us_per_window": 1e6 * cumulative / windows}
+    calls = rows["work() total (incl. gateway)"]["calls"]
+    return {
+        "data": data.name,
+        "mode": mode.name,
+        "windows": windows,
+        "work_calls": calls,
+        "windows_per_work_call": windows / max(1, calls),
+        "wall_s": elapsed,
+        "rows": rows,
+    }
+
+
+# ---- printing ------------------------------------------------------------------------------------------
+
+
+def print_machine(info: dict[str, Any], model: Any, source: str, args: argparse.Namespace) -> None:
+    print("== Machine")
+    for key, value in info.items():
+        print(f"  {key:24s} {value}")
+    print("== Model")
+    print(f"  file                     {model.path}")
+    print(f"  exits                    {list(model.net.exit_points) or 'none (baseline)'} + backbone end")
+    print(f"  calibrated thresholds    {fmt_thresholds(model.thresholds)}")
+    print(f"  MACs per exit            {model.net.macs_per_exit()}")
+    print(f"  provenance               {provenance_summary(model.provenance)}")
+    print("== Data")
+    print(f"  {source}")
+    print(f"  groups: {args.snr_groups_names}; {args.windows} windows each")
+    print(
+        f"== Timing: median of {args.repeats} repeats, {args.seconds:g} s per figure, after a warm-up; "
+        "machine shared with other jobs, figures noisy"
+    )
+
+
+def provenance_summary(provenance: dict[str, Any]) -> str:
+    """Where the model came from, in one line (the full provenance goes to --json)."""
+    dataset = provenance.get("dataset")
+    if isinstance(dataset, dict):
+        dataset = dataset.get("path", "?")
+    keys = ("made_by", "arch", "epochs_run", "epochs", "val_accuracy", "thresholds", "seed")
+    parts = {"dataset": dataset, **{k: provenance.get(k) for k in keys}}
+    rounded = {k: [round(x, 3) for x in v] if isinstance(v, list) else v for k, v in parts.items()}
+    return ", ".join(f"{k} {v}" for k, v in rounded.items() if v is not None) or "none recorded"
+
+
+def print_engine_row(row: dict[str, Any]) -> None:
+    shares = " / ".join(f"{100 * s:.1f}%" for s in row["exit_share"])
+    accuracy = f"{100 * row['accuracy']:.1f}%" if row["accuracy"] is not None else "n/a"
+    rates = "  ".join(f"b{r['batch']}: {r['windows_per_s']:>9,.0f}" for r in row["rates"])
+    print(
+        f"  {row['data']:18s} {row['mode']:26s} exits {shares:16s} MACs/win {row['mean_macs'] / 1e6:5.3f}M "
+        f"acc {accuracy:6s} | windows/s {rates}"
+    )
+
+
+def print_graph_row(config: GraphConfig) -> None:
+    result = config.result
+    keeps = "  ".join(
+        f"{name.split(' ')[0]}: {'yes' if result['samples_per_s'] >= rate else 'NO '} "
+        f"({result['samples_per_s'] / rate:.2f}x)"
+        for name, rate in RECEIVERS.items()
+    )
+    buffer = f"{config.input_buffer_windows} win" if config.input_buffer_windows else "default"
+    print(
+        f"  {config.data:18s} {config.mode:26s} {config.reporting:18s} {buffer:8s}"
+        f"{result['samples_per_s'] / 1e6:9.2f} MS/s {result['windows_per_s']:>11,.0f} windows/s  {keeps}"
+    )
+
+
+def print_profile(profile: dict[str, Any]) -> None:
+    print(
+        f"== Profile of work(): {profile['data']}, {profile['mode']}, tags+messages, "
+        f"{profile['windows']} windows in {profile['work_calls']} work() calls "
+        f"({profile['windows_per_work_call']:.1f} windows/call; "
+        "cProfile inflates Python-heavy parts)"
+    )
+    total = profile["rows"]["work() total (incl. gateway)"]["us_per_window"] or 1.0
+    for name, row in profile["rows"].items():
+        print(
+            f"  {name:40s} {row['us_per_window']:8.2f} us/window  {100 * row['us_per_window'] / total:5.1f}%"
+        )
+
+
+# ---- command line --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default="", help="model file; empty = the shipped model")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="early-exit threshold for every exit (default: the model's)",
+    )
+    parser.add_argument(
+        "--data",
+        default="",
+        help="dataset file (our HDF5, RML22/2016 pickle, RML2018 HDF5) instead of generating",
+    )
+    parser.add_argument(
+        "--snr-groups",
+        nargs="+",
+        type=parse_snr_group,
+        default=None,
+        metavar="LOW:HIGH",
+        help="SNR groups reported apart (default: 10:20 -10:0)",
+    )
+    parser.add_argument(
+        "--windows", type=int, default=None, help="windows per SNR group (default 4096, quick 2048)"
+    )
+    parser.add_argument(
+        "--batches",
+        type=lambda s: [int(b) for b in s.split(",")],
+        default=None,
+        help="engine batch sizes (default 1,32,256,1024)",
+    )
+    parser.add_argument(
+        "--max-batch", type=int, default=None, help="the block's max_batch (default: the block's)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="timed seconds per figure (default 2, quick 0.5)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed repeats per figure (default 5, quick 3)"
+    )
+    parser.add_argument("--quick", action="store_true", help="shorter measurements (under a minute)")
+    parser.add_argument("--no-flowgraph", action="store_true", help="skip the block measurements")
+    parser.add_argument("--no-profile", action="store_true", help="skip the work() profile")
+    parser.add_argument(
+        "--source-tree",
+        action="store_true",
+        help="measure this checkout's python/eeamc even where gnuradio.eeamc is installed",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated data")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="numpy-made windows instead of training.generate's"
+    )
+    parser.add_argument("--json", default="", metavar="OUT", help="also write every figure to this JSON file")
+    args = parser.parse_args(argv)
+    args.snr_groups = args.snr_groups or [parse_snr_group("10:20"), parse_snr_group("-10:0")]
+    args.snr_groups_names = [group_name(g) for g in args.snr_groups]
+    args.windows = args.windows or (2048 if args.quick else 4096)
+    args.batches = args.batches or [1, 32, 256, 1024]
+    args.seconds = args.seconds or (0.5 if args.quick else 2.0)
+    args.repeats = args.repeats or (3 if args.quick else 5)
+    return args
+
+
+def load_model_or_exit(path: str) -> Any:
+    try:
+        return eeamc.load_model(path)
+    except eeamc.ModelFileError as error:
+        hint = (
+            "the shipped model is not there yet: pass --model FILE (a model from `python -m training train`)"
+            if not path
+            else "pass --model with a gr-eeamc model file"
+        )
+        sys.exit(f"error: {error}\n{hint}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    use_eeamc(args.source_tree)
+    try:
+        return run(args)
+    except (ValueError, OSError) as error:  # bad --data, --device, --threshold ...: one clear line
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    gr.logging().set_default_level(gr.log_levels.warn)  # set_min_output_buffer logs at info per block
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = load_model_or_exit(args.model)
+    args.model = model.path  # the block loads the very same file
+    args.window_length = model.input_length
+    device = eeamc.resolve_device(args.device)
+    info = machine_info(device)
+    source, sets = load_data(args, model)
+    print_machine(info, model, source, args)
+    report: dict[str, Any] = {
+        "machine": info,
+        "model": {
+            "path": model.path,
+            "exits": list(model.net.exit_points),
+            "thresholds": model.thresholds,
+            "macs_per_exit": model.net.macs_per_exit(),
+            "provenance": model.provenance,
+        },
+        "data": {"source": source, "groups": args.snr_groups_names, "windows_per_group": args.windows},
+        "timing": {"seconds_per_figure": args.seconds, "repeats": args.repeats, "statistic": "median"},
+    }
+    print("== Engine (EarlyExitEngine.classify, windows already framed and normalised)")
+    report["engine"] = bench_engine(args, model, sets)
+    if not args.no_flowgraph:
+        print(
+            "== Block: vector source -> head -> classifier -> null sink, no throttle, report mode all; "
+            "columns: data, mode, reporting, classifier input buffer"
+        )
+        report["flowgraph"] = bench_flowgraphs(args, model, sets)
+    if not args.no_profile:
+        early = modes(model, args.threshold)[1]
+        report["profile"] = profile_block(args, model, sets[0], early)
+        print_profile(report["profile"])
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+        print(f"== Figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
