@@ -148,11 +148,14 @@ class qa_classifier(gr_unittest.TestCase):
                 (0, pmt.intern("rx_time"), pmt.make_tuple(pmt.from_uint64(5), pmt.from_double(0.25)))
             ),
         ]
-        _, _, messages = self.run_graph(samples, tags=tags)
-        self.assertEqual(
-            [m["rx_freq"] for m in messages], [433.92e6, 433.92e6, 433.92e6, 868e6, 868e6, 868e6]
-        )
-        self.assertEqual(messages[0]["rx_time"], (5, 0.25))
+        # chunk=128: one window per work() call, so the tag at 300 arrives after that call's only
+        # window start (256) and must still reach the next window.
+        for chunk in (None, 128):
+            _, _, messages = self.run_graph(samples, tags=tags, chunk=chunk)
+            self.assertEqual(
+                [m["rx_freq"] for m in messages], [433.92e6, 433.92e6, 433.92e6, 868e6, 868e6, 868e6]
+            )
+            self.assertEqual(messages[0]["rx_time"], (5, 0.25))
 
     def test_no_metadata_without_upstream_tags(self):
         _, _, messages = self.run_graph(noise(2))
