@@ -1,0 +1,1173 @@
+#!/usr/bin/env python3
+"""Write the reproduction report: results.md and its figures, from the training logs and the evaluation
+results that scripts/reproduce.sh leaves behind (nothing is measured or trained here).
+
+Reads MODELS/rml22_<arch>.pt (only whether it exists, and to copy the chosen one), LOGS/<arch>.log.jsonl
+(learning curves) and EVALS/baseline/metrics.json, EVALS/<arch>/T<t>/metrics.json for the early-exit
+networks at t = cal (their calibrated thresholds), 0.35, 0.6 and 0.05. Writes OUT/results.md and
+OUT/figures/*.png: learning curves, the paper's figures 4 (T = cal, 0.35, 0.6, 0.05), 5 (T = 0.35) and 6
+(T = 0.6 and 0.05), and the measured speed-up per SNR. Every number of ours in results.md is read from
+those files; the paper's and the authors' numbers are quoted with their source. Networks without a model
+or without results are listed as missing, not guessed.
+
+The shipped network: the early-exit network with the largest measured batched speed-up (over the same
+backbone with its early exits off, timed in the same run) among those whose overall test accuracy at
+their calibrated thresholds is within --margin percentage points of the baseline network's; if none is,
+the most accurate. --ship-to copies its model file there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import statistics
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `training` from this checkout when run as scripts/make_report.py
+
+from matplotlib.ticker import MaxNLocator  # noqa: E402  (ticker does not choose a backend)
+
+from training import plots  # noqa: E402  (needs the path above)
+
+plt = plots.plt  # matplotlib with the Agg backend plots.py selected
+
+ARCHS = ("baseline", "v0", "v1", "v2", "v3")
+EARLY_EXIT_ARCHS = ARCHS[1:]
+LABELS = {"baseline": "baseline", "v0": "V0", "v1": "V1", "v2": "V2", "v3": "V3"}
+#: Evaluation folders EVALS/<arch>/T<key>: "cal" = the network's calibrated thresholds.
+THRESHOLD_KEYS = ("cal", "0.35", "0.6", "0.05")
+#: The threshold the paper's main results (figures 4 and 5) use.
+PAPER_T = "0.35"
+#: The authors' numbers in the table are at these thresholds; T = 0.3 is read from our threshold sweep.
+SWEEP_T = 0.3
+#: SNRs of the per-SNR rows (dB).
+SHARE_SNRS = (0, 20)
+SPEEDUP_SNRS = (-20, -10, 0, 10, 20)
+
+# ---------------------------------------------------------------------------------------------------
+# The paper's and the authors' numbers (quoted, not measured here), with where each comes from.
+
+AUTHORS_CODE = "authors' code, validation split of the published RML22"
+AUTHORS_PLOT = "authors' code, read from a plot"
+PAPER = "the paper (Mohammed, Mashaal, Abou-Zeid 2023), qualitative"
+
+AUTHORS_LR = 1e-4
+AUTHORS = {
+    "baseline_accuracy": 0.629,
+    # T = 0.05: early-exit share, accuracy of the early exits, overall accuracy.
+    "t005": {
+        "v0": (0.0142, 1.0, 0.6286),
+        "v1": (0.2082, 0.9999, 0.6240),
+        "v2": (0.2561, 0.9993, 0.6121),
+        "v3": (0.3210, 0.9982, 0.6312),
+    },
+    # T = 0.3: early-exit share at 0 dB and at 20 dB.
+    "t03_share": {
+        0: {"v0": 0.16, "v1": 0.48, "v2": 0.55, "v3": 0.66},
+        20: {"v0": 0.27, "v1": 0.62, "v2": 0.64, "v3": 0.87},
+    },
+    "baseline_accuracy_text": {-20: "about 15 %", 0: "about 75 %", 10: "about 88-90 % (10 to 20 dB)"},
+    # Multiply-accumulates of a window that leaves at the early exit (at the end for the baseline).
+    "exit_macs_text": {"baseline": "about 1.65 M", "v0": "about 0.12 M, 7 %", "v1": "about 0.9 M, 55 %"},
+    "timing_text": "per-window loop on an i9-12900K + RTX 3080 Ti: at T = 0.3 every EE network slower than "
+    "the batched baseline except V1..V3 at >= 18 dB (about 0.36 s against 0.48 s per SNR slice)",
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# What the run left behind.
+
+
+@dataclass
+class Network:
+    """One network's files: model, training log, evaluation results per threshold key."""
+
+    arch: str
+    model_path: Path
+    log_path: Path
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # results older than the model file
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.arch]
+
+    @property
+    def has_model(self) -> bool:
+        return self.model_path.is_file()
+
+    def at(self, key: str) -> dict[str, Any] | None:
+        """Results at a threshold key; the baseline has one run, the same at every threshold."""
+        return self.runs.get("none") if self.arch == "baseline" else self.runs.get(key)
+
+
+def eval_folder(evals: Path, arch: str, key: str) -> Path:
+    return evals / "baseline" if arch == "baseline" else evals / arch / f"T{key}"
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_network(arch: str, models: Path, logs: Path, evals: Path) -> Network:
+    network = Network(arch, models / f"rml22_{arch}.pt", logs / f"{arch}.log.jsonl")
+    network.history = read_log(network.log_path)  # also while it trains: the curves so far
+    if not network.has_model:
+        return network  # results left from an earlier model are not this network's
+    keys = ("none",) if arch == "baseline" else THRESHOLD_KEYS
+    for key in keys:
+        path = eval_folder(evals, arch, key) / "metrics.json"
+        if not path.is_file():
+            continue
+        network.runs[key] = json.loads(path.read_text())
+        if path.stat().st_mtime < network.model_path.stat().st_mtime:
+            network.stale.append(str(path))
+    return network
+
+
+def load_networks(models: Path, logs: Path, evals: Path) -> dict[str, Network]:
+    return {arch: load_network(arch, models, logs, evals) for arch in ARCHS}
+
+
+def any_run(networks: Mapping[str, Network]) -> dict[str, Any] | None:
+    """The first evaluation result there is (for the machine, the dataset and the dates)."""
+    for network in networks.values():
+        for run in network.runs.values():
+            return run
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading numbers out of metrics.json.
+
+
+def per_snr(run: Mapping[str, Any] | None, snr: int, value: Callable[[Mapping[str, Any]], Any]) -> Any:
+    if run is None or str(snr) not in run["per_snr"]:
+        return None
+    return value(run["per_snr"][str(snr)])
+
+
+def timing(run: Mapping[str, Any] | None, mode: str, key: str = "speedup") -> float | None:
+    if run is None or "timing" not in run:
+        return None
+    return run["timing"][mode].get(key)
+
+
+def snr_timing(run: Mapping[str, Any] | None, snr: int, mode: str, key: str = "speedup") -> float | None:
+    return per_snr(run, snr, lambda entry: entry.get("timing", {}).get(mode, {}).get(key))
+
+
+def sweep_row(run: Mapping[str, Any] | None, threshold: float) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    for row in run.get("sweep", []):
+        if math.isclose(row["threshold"], threshold):
+            return row
+    return None
+
+
+def sweep_share(run: Mapping[str, Any] | None, threshold: float, snr: int) -> float | None:
+    row = sweep_row(run, threshold)
+    entry = None if row is None else row["per_snr"].get(str(snr))
+    return None if entry is None else entry["early_exit_share"]
+
+
+def provenance(run: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {} if run is None else run.get("model", {}).get("provenance", {})
+
+
+def early_exit_macs(run: Mapping[str, Any]) -> int:
+    """MACs of a window that leaves at the first exit (the end of the backbone for the baseline)."""
+    return run["model"]["macs_per_exit"][0]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Formatting.
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f} %"
+
+
+def times(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def mega(value: float | None) -> str:
+    return "–" if value is None else f"{value / 1e6:.3f} M"
+
+
+def pp(difference: float) -> str:
+    return f"{100 * difference:+.2f} pp"
+
+
+def thresholds_text(run: Mapping[str, Any] | None) -> str:
+    if run is None:
+        return "–"
+    values = run.get("thresholds", [])
+    return "none" if not values else ", ".join(f"{t:.4g}" for t in values)
+
+
+def with_reference(ours: str, reference: str | None) -> str:
+    return ours if reference is None else f"{ours} ({reference})"
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Figures (drawn by training.plots; only the learning curves are drawn here, plots.py has none).
+
+
+def plot_learning_curves(network: Network, path: Path) -> Path:
+    """Loss and accuracy of every exit per epoch, training (solid) and validation (dashed)."""
+    history = network.history
+    epochs = [record["epoch"] for record in history]
+    exits = len(history[0]["val_loss"])
+    names = exit_names(network, exits)
+    best = best_record(history)["epoch"]
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+    for axis, metric, ylabel in ((axes[0], "loss", "cross-entropy"), (axes[1], "acc", "accuracy (%)")):
+        scale = 100 if metric == "acc" else 1
+        for k, name in enumerate(names):
+            (line,) = axis.plot(
+                epochs, [scale * r[f"train_{metric}"][k] for r in history], "o-", ms=3, label=f"{name}, train"
+            )
+            axis.plot(
+                epochs,
+                [scale * r[f"val_{metric}"][k] for r in history],
+                "s--",
+                ms=3,
+                color=line.get_color(),
+                label=f"{name}, validation",
+            )
+        axis.axvline(best, color="gray", ls=":", label=f"best epoch ({best})")
+        axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_ylabel(ylabel)
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=8)
+    axes[0].set_title(f"{network.label}: loss per exit")
+    axes[1].set_title(f"{network.label}: accuracy per exit")
+    return plots.save(figure, path)
+
+
+def best_record(history: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The epoch whose weights the model file keeps: the lowest validation objective (the first of equals)."""
+    return min(history, key=lambda record: record["val_objective"])
+
+
+def exit_names(network: Network, exits: int) -> list[str]:
+    run = next(iter(network.runs.values()), None)
+    points = [] if run is None else run["model"]["exits"]
+    early = [f"early exit ({point})" for point in points] or [f"early exit {k}" for k in range(exits - 1)]
+    return [*early[: exits - 1], "final exit"]
+
+
+def comparable(networks: Mapping[str, Network], key: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The results at one threshold key of every network that has them, with their labels; none when no
+    early-exit network has results there (the baseline alone compares nothing)."""
+    present = [network for network in networks.values() if network.at(key) is not None]
+    if all(network.arch == "baseline" for network in present):
+        return [], []
+    return [network.at(key) for network in present], [network.label for network in present]
+
+
+def threshold_title(key: str) -> str:
+    return "calibrated thresholds" if key == "cal" else f"T = {key}"
+
+
+def file_key(key: str) -> str:
+    return key.replace(".", "")
+
+
+def make_figures(networks: Mapping[str, Network], figures: Path) -> dict[str, Path]:
+    """Every figure the data allow; returns {name: path}."""
+    made: dict[str, Path] = {}
+    for network in networks.values():
+        if network.history:
+            made[f"learning_{network.arch}"] = plot_learning_curves(
+                network, figures / f"learning_{network.arch}.png"
+            )
+    for key in THRESHOLD_KEYS:
+        runs, labels = comparable(networks, key)
+        if runs:
+            made[f"fig4_{key}"] = plots.figure4(
+                runs,
+                labels,
+                figures / f"fig4_T{file_key(key)}.png",
+                title=f"Figure 4 on our data, {threshold_title(key)} (time: one window per call)",
+            )
+        early = [(run, label) for run, label in zip(runs, labels) if label != "baseline"]
+        if early:
+            made[f"speedup_{key}"] = plots.figure_speedup(
+                [run for run, _ in early],
+                [label for _, label in early],
+                figures / f"speedup_T{file_key(key)}.png",
+                title=f"Speed-up over the same backbone with early exits off, {threshold_title(key)}",
+            )
+    fig5 = [(networks[a].at(PAPER_T), networks[a].label) for a in ("v1", "v2") if networks[a].at(PAPER_T)]
+    if fig5:
+        made["fig5"] = plots.figure5(
+            [run for run, _ in fig5],
+            [label for _, label in fig5],
+            figures / "fig5_T035.png",
+            title=f"Figure 5 on our data: accuracy of the early exits, T = {PAPER_T}",
+        )
+    groups = {f"T = {key}": comparable(networks, key) for key in ("0.6", "0.05")}
+    label_sets = {tuple(labels) for _, labels in groups.values()}
+    if all(runs for runs, _ in groups.values()) and len(label_sets) == 1:
+        made["fig6"] = plots.figure6(
+            {name: runs for name, (runs, _) in groups.items()},
+            list(label_sets.pop()),
+            figures / "fig6_T06_T005.png",
+        )
+    return made
+
+
+# ---------------------------------------------------------------------------------------------------
+# The shipped network.
+
+
+@dataclass
+class Choice:
+    arch: str | None
+    reason: str
+    rows: list[list[str]]
+
+
+def choose_network(networks: Mapping[str, Network], margin_pp: float) -> Choice:
+    """The early-exit network with the largest batched speed-up among those within ``margin_pp`` of the
+    baseline's overall accuracy at their calibrated thresholds; else the most accurate."""
+    baseline = networks["baseline"].at("cal")
+    candidates = {a: networks[a].at("cal") for a in EARLY_EXIT_ARCHS if networks[a].at("cal") is not None}
+    if baseline is None or not candidates:
+        return Choice(None, "no choice: the baseline's or every early-exit network's results are missing", [])
+    floor = baseline["accuracy"] - margin_pp / 100
+    eligible = [a for a, run in candidates.items() if run["accuracy"] >= floor]
+    rows = [
+        [
+            LABELS[a],
+            thresholds_text(run),
+            pct(run["accuracy"]),
+            pp(run["accuracy"] - baseline["accuracy"]),
+            "yes" if a in eligible else "no",
+            times(timing(run, "batched")),
+            times(timing(run, "batch1")),
+        ]
+        for a, run in candidates.items()
+    ]
+    timed = [a for a in eligible if timing(candidates[a], "batched") is not None]
+    if timed:
+        arch = max(timed, key=lambda a: timing(candidates[a], "batched"))
+        reason = (
+            f"{LABELS[arch]}: the largest batched speed-up ({times(timing(candidates[arch], 'batched'))}) "
+            f"among the early-exit networks within {margin_pp:g} pp of the baseline's test accuracy "
+            f"({pct(baseline['accuracy'])}) at their calibrated thresholds"
+        )
+        if timing(candidates[arch], "batched") <= 1:
+            reason += "; note that none of them is faster than the baseline network"
+    else:
+        arch = max(candidates, key=lambda a: candidates[a]["accuracy"])
+        reason = (
+            f"{LABELS[arch]}: no early-exit network is within {margin_pp:g} pp of the baseline's test "
+            f"accuracy ({pct(baseline['accuracy'])}) with a measured speed-up, so the most accurate one "
+            f"({pct(candidates[arch]['accuracy'])})"
+        )
+    return Choice(arch, reason, rows)
+
+
+def ship(model: Path, destination: Path) -> None:
+    """Copy the chosen model file into place atomically (the block may be reading the old one)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.tmp")
+    shutil.copyfile(model, temporary)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, destination)
+
+
+# ---------------------------------------------------------------------------------------------------
+# results.md sections.
+
+
+def status_section(networks: Mapping[str, Network], quick: bool) -> str:
+    lines = []
+    if quick:
+        lines.append(
+            "> **Quick run** (`--quick`): a small dataset and 2 epochs, to check the pipeline; "
+            "these numbers say nothing about the method."
+        )
+    missing = [n.label for n in networks.values() if not n.has_model]
+    unevaluated = [n.label for n in networks.values() if n.has_model and not n.runs]
+    if missing:
+        lines.append(f"> **Missing** (no model file yet): {', '.join(missing)}.")
+    if unevaluated:
+        lines.append(f"> **Not evaluated yet**: {', '.join(unevaluated)}.")
+    partial = [
+        f"{n.label} (has {', '.join(sorted(n.runs))})"
+        for n in networks.values()
+        if n.arch != "baseline" and n.runs and len(n.runs) < len(THRESHOLD_KEYS)
+    ]
+    if partial:
+        lines.append(f"> **Evaluated at some thresholds only**: {'; '.join(partial)}.")
+    stale = [path for n in networks.values() for path in n.stale]
+    if stale:
+        lines.append(f"> **Older than their model file** (rerun the evaluation): {', '.join(stale)}.")
+    return "\n>\n".join(lines)
+
+
+def how_section(networks: Mapping[str, Network], command: str, data: str, evals: Path) -> str:
+    run = any_run(networks)
+    parts = [
+        "## How it was made",
+        "",
+        f"One command: `{command}` (see its `--help`). It runs, skipping what is already done:",
+        "",
+        f"1. `python -m training generate --out {data}` (the dataset);",
+        "2. `python -m training train --data ... --arch A --out ... --checkpoint ... --log ...` for each "
+        "network (recipe below; the thresholds are calibrated on the validation split at the end);",
+        f"3. `python -m training evaluate --model ... --data {data} --split test --out {evals}/A/T<t>` "
+        "at the calibrated thresholds (`Tcal`) and at `--threshold` 0.35, 0.6 and 0.05 (the baseline once);",
+        "4. `scripts/make_report.py` (this page and its figures).",
+        "",
+    ]
+    if run is None:
+        return "\n".join(parts + ["No evaluation results yet."])
+    parts += [machine_text(run), "", dataset_text(run), "", recipe_text(networks), "", dates_text(networks)]
+    return "\n".join(parts)
+
+
+def machine_text(run: Mapping[str, Any]) -> str:
+    machine = run.get("machine", {})
+    return (
+        f"**Machine** (of the evaluation): {machine.get('cpu', '?')}, {machine.get('cpu_count', '?')} cores "
+        f"({machine.get('device', '?')}, {machine.get('threads', '?')} torch thread(s) in the timings), "
+        f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}, torch "
+        f"{machine.get('torch', '?')}, numpy {machine.get('numpy', '?')}."
+    )
+
+
+DATASET_ATTRS = (
+    "generator",
+    "generator_version",
+    "code_version",
+    "gnuradio_version",
+    "date",
+    "elapsed_s",
+    "per",
+    "seed",
+    "impairments",
+    "snr_definition",
+    "normalization",
+    "fading",
+    "clock",
+    "audio_origin",
+    "command_line",
+)
+
+
+def dataset_text(run: Mapping[str, Any]) -> str:
+    dataset = run["dataset"]
+    attrs = dataset.get("attrs", {})
+    rows = [[key, f"`{attrs[key]}`"] for key in DATASET_ATTRS if key in attrs]
+    return "\n".join(
+        [
+            f"**Dataset**: `{dataset['path']}`, {len(dataset['classes'])} classes, "
+            f"SNRs {min(dataset['snrs'])} to {max(dataset['snrs'])} dB; the evaluations use its "
+            f"{run['split']} split ({dataset['windows']} windows, the paper's stratified 80/10/10 split, "
+            f"seed {run['seed']}). Its recorded attributes:",
+            "",
+            table(["attribute", "value"], rows),
+        ]
+    )
+
+
+def recipe_text(networks: Mapping[str, Network]) -> str:
+    rows = []
+    epoch_seconds = []
+    for network in networks.values():
+        run = next(iter(network.runs.values()), None)
+        prov = provenance(run)
+        config = prov.get("config", {})
+        arguments = prov.get("arguments", {})
+        epoch_seconds += [record["seconds"] for record in network.history]
+        if not prov:
+            rows.append([network.label] + ["–"] * 8)
+            continue
+        rows.append(
+            [
+                network.label,
+                f"{prov.get('epochs_run', '?')} of {config.get('epochs', '?')}",
+                str(prov.get("best_epoch", "?")),
+                f"{config.get('lr', '?')}, {config.get('lr_schedule', '?')}",
+                f"{config.get('batch_size', '?')}, wd {config.get('weight_decay', '?')}",
+                str(config.get("scheme", "?")),
+                f"{prov.get('threads', arguments.get('threads', '?'))}",
+                duration(prov.get("train_seconds")),
+                thresholds_text(run and {"thresholds": run["model"]["stored_thresholds"]}),
+            ]
+        )
+    text = [
+        "**Training** (read from each model file's provenance):",
+        "",
+        table(
+            [
+                "network",
+                "epochs",
+                "best epoch",
+                "Adam lr, schedule",
+                "batch, weight decay",
+                "scheme",
+                "threads",
+                "training time",
+                "calibrated T",
+            ],
+            rows,
+        ),
+        "",
+        "The authors train 50 epochs with Adam at lr 1e-4 and no schedule (early stop after 8 epochs without "
+        "improvement). ",
+    ]
+    if epoch_seconds:
+        median = statistics.median(epoch_seconds)
+        text[-1] += (
+            f"Our epochs took {median:.0f} s (median over {len(epoch_seconds)} epochs), so their schedule "
+            f"would take about {duration(50 * median)} per network on this machine; "
+        )
+    reason = recipe_reason(networks)
+    text[-1] += reason if epoch_seconds else reason[:1].upper() + reason[1:]
+    return "\n".join(text)
+
+
+def recipe_reason(networks: Mapping[str, Network]) -> str:
+    """Our recipe in words, from the first model file's provenance."""
+    config = next((provenance(r).get("config") for n in networks.values() for r in n.runs.values()), None)
+    if not config:
+        return ""
+    lr, schedule, epochs = config.get("lr"), config.get("lr_schedule"), config.get("epochs")
+    faster = f" ({lr / AUTHORS_LR:g} times the authors' rate)" if isinstance(lr, (int, float)) else ""
+    return (
+        f"we train at most {epochs} epochs with the {schedule} schedule peaking at lr {lr}{faster}; the "
+        "learning curves below show whether each network had stopped improving."
+    )
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def dates_text(networks: Mapping[str, Network]) -> str:
+    run = any_run(networks)
+    trained = sorted(provenance(r).get("date", "") for n in networks.values() for r in n.runs.values())
+    evaluated = sorted(r.get("date", "") for n in networks.values() for r in n.runs.values())
+    trained = [d for d in trained if d]
+    evaluated = [d for d in evaluated if d]
+    made = run["dataset"].get("attrs", {}).get("date", "?")
+    return (
+        f"**Dates** (UTC): dataset {made}; models trained {span(trained)}; evaluated {span(evaluated)}; "
+        f"this page written {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}."
+    )
+
+
+def span(dates: Sequence[str]) -> str:
+    if not dates:
+        return "–"
+    return dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+
+
+def learning_section(networks: Mapping[str, Network], figures: Mapping[str, Path], out: Path) -> str:
+    parts = ["## Learning curves", ""]
+    rows = []
+    for network in networks.values():
+        if not network.history:
+            continue
+        last = network.history[-1]
+        best = best_record(network.history)
+        rows.append(
+            [
+                network.label,
+                str(len(network.history)),
+                f"{best['epoch']} ({best['val_objective']:.4f})",
+                f"{last['val_objective']:.4f}",
+                ", ".join(pct(a) for a in best["val_acc"]),
+            ]
+        )
+    if not rows:
+        return "\n".join(parts + ["No training logs yet."])
+    parts += [
+        table(
+            [
+                "network",
+                "epochs logged",
+                "best epoch (validation loss)",
+                "last epoch's validation loss",
+                "validation accuracy per exit at the best epoch",
+            ],
+            rows,
+        ),
+        "",
+    ]
+    parts += [image(figures[f"learning_{a}"], out) for a in ARCHS if f"learning_{a}" in figures]
+    return "\n".join(parts)
+
+
+def image(path: Path, out: Path) -> str:
+    relative = path.relative_to(out) if path.is_relative_to(out) else path
+    return f"![{path.stem}]({relative.as_posix()})\n"
+
+
+@dataclass
+class Row:
+    """One row of the main table: ``value(run)`` of each network's results at ``run_key``, and the
+    reference for a network (``reference(arch)``, None where there is none) in brackets."""
+
+    quantity: str
+    setting: str
+    run_key: str
+    value: Callable[[Mapping[str, Any]], str]
+    reference: Callable[[str], str | None] = lambda arch: None
+    source: str = ""
+    early_exits_only: bool = False  # meaningless for the baseline, which has no early exit
+
+    def cell(self, network: Network) -> str:
+        if self.early_exits_only and network.arch == "baseline":
+            return "n/a"
+        run = network.at(self.run_key)
+        if run is None:
+            return "–" if network.has_model else "missing"
+        return with_reference(self.value(run), self.reference(network.arch))
+
+    def render(self, networks: Mapping[str, Network]) -> list[str]:
+        return [self.quantity, self.setting, *(self.cell(networks[a]) for a in ARCHS), self.source]
+
+
+def t005_reference(index: int) -> Callable[[str], str | None]:
+    """The authors' T = 0.05 numbers: 0 early-exit share, 1 accuracy of the early exits, 2 overall."""
+    return lambda arch: pct(AUTHORS["t005"][arch][index]) if arch in AUTHORS["t005"] else None
+
+
+def share_reference(snr: int) -> Callable[[str], str | None]:
+    shares = AUTHORS["t03_share"][snr]
+    return lambda arch: pct(shares[arch], 0) if arch in shares else None
+
+
+def comparison_rows() -> list[Row]:
+    """The main table: the quantities the issue asks for, at the thresholds the authors published them."""
+    overall_reference = t005_reference(2)
+    rows = [
+        Row(
+            "overall accuracy",
+            "T = 0.05",
+            "0.05",
+            lambda r: pct(r["accuracy"]),
+            lambda a: overall_reference(a) or pct(AUTHORS["baseline_accuracy"], 1),
+            AUTHORS_CODE,
+        ),
+        *(Row("overall accuracy", threshold_title(k), k, lambda r: pct(r["accuracy"])) for k in MAIN_KEYS),
+        *(
+            Row(
+                "accuracy at ≥ 10 dB",
+                threshold_title(k),
+                k,
+                lambda r: pct(r["accuracy_high_snr"]),
+                lambda a: "88-90 % per SNR" if a == "baseline" else None,
+                AUTHORS_PLOT,
+            )
+            for k in MAIN_KEYS
+        ),
+    ]
+    for snr in SHARE_SNRS:
+        rows.append(
+            Row(
+                f"early-exit share at {snr} dB",
+                f"T = {SWEEP_T:g}",
+                PAPER_T,
+                lambda r, snr=snr: pct(sweep_share(r, SWEEP_T, snr)),
+                share_reference(snr),
+                f"{AUTHORS_PLOT}; ours from the threshold sweep of the T = {PAPER_T} evaluation",
+                early_exits_only=True,
+            )
+        )
+        rows += [
+            Row(
+                f"early-exit share at {snr} dB",
+                threshold_title(k),
+                k,
+                lambda r, snr=snr: pct(share_at(r, snr)),
+                early_exits_only=True,
+            )
+            for k in MAIN_KEYS
+        ]
+    rows += [
+        Row(
+            "early-exit share, all SNRs",
+            "T = 0.05",
+            "0.05",
+            lambda r: pct(r["early_exit_share"]),
+            t005_reference(0),
+            AUTHORS_CODE,
+            early_exits_only=True,
+        ),
+        Row(
+            "accuracy of the early exits",
+            "T = 0.05",
+            "0.05",
+            lambda r: pct(r["early_exits_accuracy"]),
+            t005_reference(1),
+            AUTHORS_CODE,
+            early_exits_only=True,
+        ),
+        *(
+            Row(
+                "accuracy of the early exits",
+                threshold_title(k),
+                k,
+                lambda r: pct(r["early_exits_accuracy"]),
+                source=PAPER_FIG5,
+                early_exits_only=True,
+            )
+            for k in MAIN_KEYS
+        ),
+        Row(
+            "MACs of a window leaving at the first exit",
+            "any",
+            "cal",
+            lambda r: (
+                f"{mega(early_exit_macs(r))}, {pct(early_exit_macs(r) / r['exits_off_macs_per_window'], 0)}"
+            ),
+            lambda a: AUTHORS["exit_macs_text"].get(a),
+            AUTHORS_MACS,
+        ),
+        *(
+            Row("MACs per window (mean)", threshold_title(k), k, lambda r: mega(r["macs_per_window"]))
+            for k in MAIN_KEYS
+        ),
+    ]
+    rows += [
+        Row(
+            f"speed-up, all SNRs ({plots.TIMING_MODES[mode]})",
+            threshold_title(k),
+            k,
+            lambda r, mode=mode: times(timing(r, mode)),
+            source=PAPER_TIME,
+            early_exits_only=True,
+        )
+        for k in MAIN_KEYS
+        for mode in ("batched", "batch1")
+    ]
+    return rows
+
+
+#: Our results at these threshold keys go in the main table next to the authors' T = 0.05 and 0.3 numbers.
+MAIN_KEYS = ("cal", PAPER_T)
+AUTHORS_MACS = "the authors' layer sizes (multiply-accumulates; % of the baseline)"
+
+
+def without_repeated_sources(rows: list[list[str]]) -> list[list[str]]:
+    """The source column only where it changes (rows of one quantity share it)."""
+    previous = None
+    for row in rows:
+        source, row[-1] = row[-1], "" if row[-1] == previous else row[-1]
+        previous = source
+    return rows
+
+
+PAPER_FIG5 = "paper, figure 5: V2's early exits clearly less accurate than V1's"
+PAPER_TIME = "paper: V1, V2 faster than the baseline at positive SNRs; V0, V3 only at very high SNR"
+
+
+def share_at(run: Mapping[str, Any], snr: int) -> float | None:
+    return per_snr(run, snr, lambda entry: entry["early_exit_share"])
+
+
+def comparison_section(networks: Mapping[str, Network]) -> str:
+    header = ["quantity", "thresholds", *(LABELS[a] for a in ARCHS), "bracketed numbers from"]
+    return "\n".join(
+        [
+            "## Ours beside the paper and the authors'",
+            "",
+            "Our numbers are on the test split of our dataset; in brackets the authors' where they published "
+            "one (the source column says where from; their T = 0.05 numbers are on the validation split of "
+            "the published RML22). The baseline has no early exit: its numbers are the same at every "
+            "threshold. Speed-up: time per window with the early exits off (the same backbone, i.e. the "
+            "baseline network's computation) divided by the time with them on, both measured in the same "
+            "run through the early-exit engine; 'batched' in batches of the evaluation's batch size, 'batch "
+            "1' one window per call (the authors' loop). "
+            f"The authors' timing: {AUTHORS['timing_text']}.",
+            "",
+            table(header, without_repeated_sources([row.render(networks) for row in comparison_rows()])),
+            "",
+            speedup_section(networks),
+            "",
+            baseline_accuracy_section(networks),
+        ]
+    )
+
+
+def speedup_section(networks: Mapping[str, Network]) -> str:
+    parts = ["### Measured speed-up per SNR (batched / batch 1)", ""]
+    for key in ("cal", PAPER_T):
+        rows = []
+        for snr in SPEEDUP_SNRS:
+            cells = []
+            for arch in EARLY_EXIT_ARCHS:
+                run = networks[arch].at(key)
+                cells.append(
+                    "missing"
+                    if run is None
+                    else f"{times(snr_timing(run, snr, 'batched'))} / {times(snr_timing(run, snr, 'batch1'))}"
+                )
+            rows.append([f"{snr} dB", *cells])
+        parts += [
+            f"{threshold_title(key)}:",
+            "",
+            table(["SNR", *(LABELS[a] for a in EARLY_EXIT_ARCHS)], rows),
+        ]
+        parts.append("")
+    baseline = networks["baseline"].at("cal")
+    if baseline is not None and "timing" in baseline:
+        parts.append(
+            "The baseline network's own time per window (its run): "
+            f"{timing(baseline, 'batched', 'early_exits_us_per_window'):.1f} µs batched, "
+            f"{timing(baseline, 'batch1', 'early_exits_us_per_window'):.1f} µs at batch 1."
+        )
+    return "\n".join(parts)
+
+
+def baseline_accuracy_section(networks: Mapping[str, Network]) -> str:
+    run = networks["baseline"].at("cal")
+    if run is None:
+        return ""
+    rows = []
+    for snr, text in AUTHORS["baseline_accuracy_text"].items():
+        snrs = [s for s in range(snr, 21, 2)] if snr == 10 else [snr]
+        ours = ", ".join(pct(per_snr(run, s, lambda e: e["accuracy"]), 1) for s in snrs)
+        rows.append([f"{snr} dB" if snr != 10 else "10 to 20 dB", ours, text])
+    return "\n".join(
+        [
+            "### The baseline's accuracy per SNR",
+            "",
+            table(["SNR", "ours", f"authors' ({AUTHORS_PLOT})"], rows),
+        ]
+    )
+
+
+def choice_section(choice: Choice, shipped: Path | None, margin_pp: float) -> str:
+    parts = [
+        "## The shipped network",
+        "",
+        "Rule: the early-exit network with the largest measured batched speed-up among those whose overall "
+        f"test accuracy at their calibrated thresholds is within {margin_pp:g} pp of the baseline network's; "
+        "if none is, the most accurate.",
+        "",
+    ]
+    if choice.rows:
+        parts += [
+            table(
+                [
+                    "network",
+                    "calibrated T",
+                    "accuracy",
+                    "against the baseline",
+                    f"within {margin_pp:g} pp",
+                    "speed-up batched",
+                    "speed-up batch 1",
+                ],
+                choice.rows,
+            ),
+            "",
+        ]
+    parts.append(f"**Chosen: {choice.reason}.**")
+    if shipped is not None and choice.arch is not None:
+        parts.append(f"Its model file is copied to `{shipped}` (the block's default model).")
+    return "\n".join(parts)
+
+
+def figures_section(figures: Mapping[str, Path], out: Path) -> str:
+    parts = ["## Figures", ""]
+    captions = [
+        *[
+            (
+                f"fig4_{key}",
+                f"Figure 4 at {threshold_title(key)}: accuracy, share of early exits and time per SNR",
+            )
+            for key in (PAPER_T, "0.6", "0.05", "cal")
+        ],
+        ("fig5", f"Figure 5: accuracy of the early exits of V1 and V2, T = {PAPER_T}"),
+        ("fig6", "Figure 6: time and accuracy per SNR at T = 0.6 and T = 0.05"),
+        *[(f"speedup_{key}", f"Measured speed-up per SNR, {threshold_title(key)}") for key in THRESHOLD_KEYS],
+    ]
+    for name, caption in captions:
+        if name in figures:
+            parts += [f"**{caption}**", "", image(figures[name], out)]
+    if len(parts) == 2:
+        parts.append("No figures yet (no evaluation results).")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Where ours differ: statements generated from the numbers.
+
+
+def differences_section(networks: Mapping[str, Network], choice: Choice) -> str:
+    statements = [
+        *dataset_statements(networks),
+        *authors_statements(networks),
+        *claim_statements(networks),
+        choice_statement(choice),
+    ]
+    statements = [s for s in statements if s]
+    return "\n".join(
+        [
+            "## Where ours differ and why",
+            "",
+            "Generated from the numbers above:",
+            "",
+            *(f"- {s}" for s in statements),
+            "",
+            "<!-- lead: discussion -->",
+        ]
+    )
+
+
+def dataset_statements(networks: Mapping[str, Network]) -> list[str]:
+    run = any_run(networks)
+    if run is None:
+        return []
+    attrs = run["dataset"].get("attrs", {})
+    setup = (
+        "Our data are a reproduction, not the published RML22 file: generated by "
+        f"`{attrs.get('generator', '?')}` with GNU Radio {attrs.get('gnuradio_version', '?')}, SNR "
+        f"{attrs.get('snr_definition', '?')}, analog source {attrs.get('audio_origin', '?')}. Our numbers "
+        "are on the test split, the authors' on their validation split."
+    )
+    if attrs.get("snr_definition", "").startswith("true"):
+        setup += (
+            " RML22 adds the noise to the signal as the modulators made it (a nominal SNR), so the same "
+            "label may mean a different true SNR in the two datasets."
+        )
+    machine = run.get("machine", {})
+    timing_note = (
+        f"Our timings are on {machine.get('cpu', '?')} ({machine.get('device', '?')}, "
+        f"{machine.get('threads', '?')} thread(s)) through our batched engine; the authors' on an i9-12900K "
+        "with an RTX 3080 Ti in a per-window Python loop with scipy's entropy."
+    )
+    return [setup, timing_note]
+
+
+def authors_statements(networks: Mapping[str, Network]) -> list[str]:
+    statements = []
+    baseline = networks["baseline"].at("cal")
+    if baseline is not None:
+        statements.append(
+            f"The baseline's overall accuracy is {pct(baseline['accuracy'])}, "
+            f"{pp(baseline['accuracy'] - AUTHORS['baseline_accuracy'])} from the authors' about 62.9 %; at "
+            f"≥ 10 dB {pct(baseline['accuracy_high_snr'])} against their 88-90 %."
+        )
+    for arch, (share, accuracy, overall) in AUTHORS["t005"].items():
+        run = networks[arch].at("0.05")
+        if run is None:
+            continue
+        statements.append(
+            f"{LABELS[arch]} at T = 0.05: {pct(run['early_exit_share'])} of the windows leave early "
+            f"({pp(run['early_exit_share'] - share)} against the authors'), their accuracy "
+            f"{pct(run['early_exits_accuracy'])} ({pp_or_dash(run['early_exits_accuracy'], accuracy)}), "
+            f"overall {pct(run['accuracy'])} ({pp(run['accuracy'] - overall)})."
+        )
+    for snr in SHARE_SNRS:
+        parts = []
+        for arch in EARLY_EXIT_ARCHS:
+            ours = sweep_share(networks[arch].at(PAPER_T), SWEEP_T, snr)
+            if ours is not None:
+                parts.append(f"{LABELS[arch]} {pct(ours, 0)} ({pp(ours - AUTHORS['t03_share'][snr][arch])})")
+        if parts:
+            statements.append(
+                f"Early-exit share at T = 0.3 and {snr} dB, against the authors': {', '.join(parts)}."
+            )
+    return statements
+
+
+def pp_or_dash(value: float | None, reference: float) -> str:
+    return "–" if value is None else pp(value - reference)
+
+
+def claim_statements(networks: Mapping[str, Network]) -> list[str]:
+    """The paper's claims, each checked against our T = 0.35 results."""
+    runs = {a: networks[a].at(PAPER_T) for a in EARLY_EXIT_ARCHS if networks[a].at(PAPER_T) is not None}
+    if not runs:
+        return []
+    statements = []
+    rising = []
+    for arch, run in runs.items():
+        low, high = share_at(run, -10), share_at(run, 20)
+        zero = share_at(run, 0)
+        rising.append(f"{LABELS[arch]} {pct(low, 0)} → {pct(zero, 0)} → {pct(high, 0)}")
+    statements.append(
+        f"Paper: higher SNR, more early exits. Ours at T = {PAPER_T}, share at -10 → 0 → 20 dB: "
+        f"{'; '.join(rising)}."
+    )
+    if "v0" in runs and len(runs) > 1:
+        lowest = min(runs, key=lambda a: runs[a]["early_exit_share"])
+        statements.append(
+            f"Paper: V0 (too shallow) rarely exits. Ours: V0's early-exit share is "
+            f"{pct(runs['v0']['early_exit_share'])}; the lowest of the networks is {LABELS[lowest]}'s."
+        )
+    if "v1" in runs and "v2" in runs:
+        v1, v2 = runs["v1"]["early_exits_accuracy"], runs["v2"]["early_exits_accuracy"]
+        if v1 is not None and v2 is not None:
+            statements.append(
+                "Paper: V2 exits often but its early exits are less accurate than V1's. Ours: V2's early "
+                f"exits are {abs(100 * (v1 - v2)):.2f} pp {'less' if v2 < v1 else 'more'} accurate than V1's "
+                f"({pct(v2)} against {pct(v1)}), at an early-exit share of "
+                f"{pct(runs['v2']['early_exit_share'])} against {pct(runs['v1']['early_exit_share'])}."
+            )
+    for arch, run in runs.items():
+        faster = [s for s in sorted(map(int, run["per_snr"])) if (snr_timing(run, s, "batch1") or 0) > 1]
+        if "timing" in run:
+            statements.append(
+                f"{LABELS[arch]} at T = {PAPER_T} is faster than with its early exits off (batch 1) at "
+                f"{snr_list(faster)}; batched overall {times(timing(run, 'batched'))}."
+            )
+    trade = threshold_statements(networks)
+    return statements + trade
+
+
+def snr_list(snrs: Sequence[int]) -> str:
+    if not snrs:
+        return "no SNR"
+    return f"{len(snrs)} SNRs ({', '.join(str(s) for s in snrs)} dB)"
+
+
+def threshold_statements(networks: Mapping[str, Network]) -> list[str]:
+    """Paper: a higher T gives more early exits and less accuracy."""
+    parts = []
+    for arch in EARLY_EXIT_ARCHS:
+        runs = [(t, networks[arch].at(t)) for t in ("0.05", PAPER_T, "0.6")]
+        if any(run is None for _, run in runs):
+            continue
+        parts.append(
+            f"{LABELS[arch]} "
+            + " → ".join(f"{pct(r['early_exit_share'], 0)}/{pct(r['accuracy'], 1)}" for _, r in runs)
+        )
+    if not parts:
+        return []
+    return [
+        "Paper: a higher threshold gives more early exits and less accuracy. Ours, early-exit share/accuracy "
+        f"at T = 0.05 → 0.35 → 0.6: {'; '.join(parts)}."
+    ]
+
+
+def choice_statement(choice: Choice) -> str:
+    if choice.arch is None:
+        return ""
+    return f"Paper: V1 is the best trade-off. Ours by the rule above: {choice.reason}."
+
+
+# ---------------------------------------------------------------------------------------------------
+# The whole page.
+
+
+def write_report(args: argparse.Namespace) -> tuple[Path, Choice]:
+    out = Path(args.out)
+    figures_dir = out / "figures"
+    networks = load_networks(Path(args.models), Path(args.logs), Path(args.evals))
+    figures = make_figures(networks, figures_dir)
+    choice = choose_network(networks, args.margin)
+    shipped = Path(args.ship_to) if args.ship_to else None
+    quick = args.quick
+    sections = [
+        "# Reproducing “Using Early Exits for Fast Inference in AMC” on our RML22 reproduction",
+        status_section(networks, quick),
+        how_section(networks, args.command, args.data, Path(args.evals)),
+        choice_section(choice, shipped if not quick else None, args.margin),
+        comparison_section(networks),
+        differences_section(networks, choice),
+        figures_section(figures, out),
+        learning_section(networks, figures, out),
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.md"
+    temporary = out / ".results.md.tmp"
+    temporary.write_text("\n\n".join(s for s in sections if s) + "\n")
+    os.replace(temporary, path)
+    return path, choice
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models", default="models", help="folder with rml22_<arch>.pt")
+    parser.add_argument("--logs", default="reports/training", help="folder with <arch>.log.jsonl")
+    parser.add_argument("--evals", default="reports/eval", help="folder with <arch>/T<t>/metrics.json")
+    parser.add_argument("--out", default="reports", help="folder for results.md and figures/")
+    parser.add_argument("--data", default="data/rml22.h5", help="the dataset file (named in the page)")
+    parser.add_argument(
+        "--command",
+        default="scripts/reproduce.sh",
+        help="the command that made the results (named in the page)",
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=1.0,
+        help="accuracy (percentage points) the shipped network may lose against the baseline",
+    )
+    parser.add_argument("--ship-to", default=None, help="copy the chosen network's model file here")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the results are from a quick run: say so at the top, ship nothing",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    configure_parser(parser)
+    args = parser.parse_args(argv)
+    if args.quick and args.ship_to:
+        parser.error("--ship-to with --quick: a quick run's networks are never shipped")
+    path, choice = write_report(args)
+    print(f"wrote {path} and {Path(args.out) / 'figures'}/")
+    print(f"shipped network: {choice.reason}")
+    if args.ship_to:
+        ship_choice(choice, args)
+    return 0
+
+
+def ship_choice(choice: Choice, args: argparse.Namespace) -> None:
+    missing = [arch for arch in ARCHS if not (Path(args.models) / f"rml22_{arch}.pt").is_file()]
+    if choice.arch is None or missing:
+        print(
+            f"not copying a model to {args.ship_to}: "
+            + (f"networks {missing} have no model yet" if missing else "no network could be chosen"),
+            file=sys.stderr,
+        )
+        return
+    source = Path(args.models) / f"rml22_{choice.arch}.pt"
+    ship(source, Path(args.ship_to))
+    print(f"copied {source} to {args.ship_to}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Reproduces the paper's experiments end to end on our RML22 reproduction, and is safe to run again: every
+# step that is already done is skipped (and said so), an interrupted training resumes from its checkpoint.
+#   1. dataset     python -m training generate            (skipped when the file exists)
+#   2. training    python -m training train, per network  (skipped when the model file exists; --resume
+#                  when only its checkpoint does; left alone while another process is training it)
+#   3. evaluation  python -m training evaluate, per network and threshold, on the test split (skipped when
+#                  metrics.json is newer than the model file)
+#   4. report      scripts/make_report.py: results.md and figures (networks without a model are listed as
+#                  missing); a full run also copies the chosen network to models/eeamc_rml22.pt
+#
+# Full run: data/rml22.h5, models/rml22_<arch>.pt, runs/train/<arch>.ckpt, reports/training/<arch>.log.jsonl,
+# reports/eval/<arch>/T<t>/, reports/results.md, reports/figures/. --quick: a small dataset
+# (data/rml22_quick.h5, 60 windows per class and SNR), 2 epochs in batches of 100, short timings, the rest under
+# runs/quick/ so that the committed results are never overwritten.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="$ROOT/.venv/bin/python"
+ALL_ARCHS="baseline v0 v1 v2 v3"
+# Thresholds each early-exit network is evaluated at: cal = its own calibrated thresholds; 0.35, 0.6 and
+# 0.05 are the paper's (figures 4 to 6).
+THRESHOLDS=(cal 0.35 0.6 0.05)
+# The training recipe (why it is not the authors' 50 epochs at lr 1e-4: see the report).
+TRAIN_ARGS=(--lr 2e-3 --lr-schedule onecycle --threads 1)
+EPOCHS=12
+EVAL_ARGS=(--split test)
+EVAL_THREADS=1
+
+usage() {
+    cat <<EOF
+usage: scripts/reproduce.sh [--quick] [--archs "baseline v0 v1 v2 v3"] [--no-train] [--eval-threads N]
+
+Regenerates the dataset, trains the baseline and the early-exit networks V0..V3, evaluates them at the
+calibrated thresholds and at T = 0.35, 0.6 and 0.05, and writes reports/results.md with its figures.
+Steps already done are skipped; an interrupted training resumes.
+
+  --quick           small dataset, 2 epochs, short timings; outputs under runs/quick/ (a few minutes;
+                    the committed results are left alone)
+  --archs "A B"     networks to train and evaluate (default: "$ALL_ARCHS"); the report always covers all
+                    of them and lists the ones without a model as missing
+  --no-train        train nothing: evaluate and report the models that exist
+  --eval-threads N  torch CPU threads for evaluation and its timings (default: $EVAL_THREADS)
+EOF
+}
+
+say() { printf '[reproduce] %s\n' "$*"; }
+die() {
+    printf '[reproduce] error: %s\n' "$*" >&2
+    exit 1
+}
+
+duration() {
+    local seconds="$1"
+    printf '%dh %02dm %02ds' $((seconds / 3600)) $((seconds % 3600 / 60)) $((seconds % 60))
+}
+
+# Runs one command, printing it first and how long it took after.
+step() {
+    local started=$SECONDS
+    say "\$ $*"
+    "$@"
+    say "done in $(duration $((SECONDS - started)))"
+}
+
+# PIDs of other processes running `python -m training COMMAND ... --out PATH`: their output must not be
+# written to by a second process at the same time.
+running_elsewhere() {
+    local command="$1" path="$2"
+    pgrep -f -- "-m training $command .*--out ([^ ]*/)?$path( |\$)" || true
+}
+
+# How this run was started, for the report.
+INVOCATION="scripts/reproduce.sh$(printf ' %q' "$@")"
+QUICK=0
+ARCHS="$ALL_ARCHS"
+TRAIN=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) QUICK=1 ;;
+    --archs)
+        [ $# -ge 2 ] || die "--archs needs a value, e.g. --archs \"baseline v1\""
+        ARCHS="$2"
+        shift
+        ;;
+    --no-train) TRAIN=0 ;;
+    --eval-threads)
+        [ $# -ge 2 ] || die "--eval-threads needs a number"
+        EVAL_THREADS="$2"
+        shift
+        ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *) die "unknown option '$1' (see scripts/reproduce.sh --help)" ;;
+    esac
+    shift
+done
+for arch in $ARCHS; do
+    case " $ALL_ARCHS " in
+    *" $arch "*) ;;
+    *) die "unknown network '$arch' in --archs: choose from $ALL_ARCHS" ;;
+    esac
+done
+[[ "$EVAL_THREADS" =~ ^[1-9][0-9]*$ ]] || die "--eval-threads must be a positive whole number, got '$EVAL_THREADS'"
+[ -x "$PYTHON" ] || die "$PYTHON not found: run 'make setup' (scripts/setup.sh) first"
+
+if [ "$QUICK" -eq 1 ]; then
+    DATA=data/rml22_quick.h5
+    GENERATE_ARGS=(--per 60)
+    MODELS=runs/quick/models
+    CHECKPOINTS=runs/quick/train
+    LOGS=runs/quick/training
+    EVALS=runs/quick/eval
+    REPORT=runs/quick
+    EPOCHS=2
+    # Batches of 100: two epochs of a small set in batches of 500 are too few steps to learn anything.
+    TRAIN_ARGS+=(--batch-size 100)
+    EVAL_ARGS+=(--timing-repeats 1 --timing-windows 20 --no-plots)
+    REPORT_ARGS=(--quick)
+else
+    DATA=data/rml22.h5
+    GENERATE_ARGS=()
+    MODELS=models
+    CHECKPOINTS=runs/train
+    LOGS=reports/training
+    EVALS=reports/eval
+    REPORT=reports
+    REPORT_ARGS=(--ship-to models/eeamc_rml22.pt)
+fi
+EVAL_ARGS+=(--threads "$EVAL_THREADS")
+
+cd "$ROOT"
+say "$([ "$QUICK" -eq 1 ] && echo quick || echo full) run of: $ARCHS (started $(date -u +%FT%TZ) on $(nproc) cores)"
+
+generate_dataset() {
+    if [ -f "$DATA" ]; then
+        say "skip generate: $DATA exists (delete it to regenerate)"
+        return
+    fi
+    local pids
+    pids="$(running_elsewhere generate "$DATA")"
+    [ -z "$pids" ] || die "$DATA is being generated by process(es) $(echo $pids): wait for it, then run again"
+    step "$PYTHON" -m training generate --out "$DATA" "${GENERATE_ARGS[@]}"
+}
+
+# Trains one network unless its model file exists or another process is training it right now.
+train_network() {
+    local arch="$1"
+    local model="$MODELS/rml22_$arch.pt" checkpoint="$CHECKPOINTS/$arch.ckpt" log="$LOGS/$arch.log.jsonl"
+    if [ -f "$model" ]; then
+        say "skip train $arch: $model exists"
+        return
+    fi
+    local pids
+    pids="$(running_elsewhere train "$model")"
+    if [ -n "$pids" ]; then
+        say "skip train $arch: process(es) $(echo $pids) are training it; the report lists it as missing"
+        return
+    fi
+    if [ "$TRAIN" -eq 0 ]; then
+        say "skip train $arch: --no-train; the report lists it as missing"
+        return
+    fi
+    local resume=()
+    if [ -f "$checkpoint" ]; then
+        resume=(--resume)
+        say "train $arch: resuming from $checkpoint"
+    fi
+    mkdir -p "$MODELS" "$CHECKPOINTS" "$LOGS"
+    step "$PYTHON" -m training train --data "$DATA" --arch "$arch" --out "$model" --checkpoint "$checkpoint" \
+        --log "$log" "${TRAIN_ARGS[@]}" --epochs "$EPOCHS" "${resume[@]}"
+}
+
+# Evaluates one network at one threshold ("cal": its calibrated thresholds; "": the baseline, no exits).
+evaluate_network() {
+    local arch="$1" threshold="$2" out="$3"
+    local model="$MODELS/rml22_$arch.pt"
+    if [ "$out/metrics.json" -nt "$model" ]; then
+        say "skip evaluate $arch${threshold:+ at T=$threshold}: $out/metrics.json is newer than $model"
+        return
+    fi
+    local threshold_args=()
+    case "$threshold" in
+    "" | cal) ;;
+    *) threshold_args=(--threshold "$threshold") ;;
+    esac
+    step "$PYTHON" -m training evaluate --model "$model" --data "$DATA" --out "$out" "${EVAL_ARGS[@]}" \
+        "${threshold_args[@]}"
+}
+
+evaluate_all() {
+    local arch threshold
+    for arch in $ARCHS; do
+        if [ ! -f "$MODELS/rml22_$arch.pt" ]; then
+            say "skip evaluate $arch: no $MODELS/rml22_$arch.pt yet"
+            continue
+        fi
+        if [ -n "$(running_elsewhere train "$MODELS/rml22_$arch.pt")" ]; then
+            say "skip evaluate $arch: its training is still running (it writes the model at the end)"
+            continue
+        fi
+        if [ "$arch" = baseline ]; then
+            evaluate_network baseline "" "$EVALS/baseline"
+            continue
+        fi
+        for threshold in "${THRESHOLDS[@]}"; do
+            evaluate_network "$arch" "$threshold" "$EVALS/$arch/T$threshold"
+        done
+    done
+}
+
+generate_dataset
+for arch in $ARCHS; do
+    train_network "$arch"
+done
+evaluate_all
+step "$PYTHON" scripts/make_report.py --data "$DATA" --models "$MODELS" --logs "$LOGS" --evals "$EVALS" \
+    --out "$REPORT" --command "$INVOCATION" "${REPORT_ARGS[@]}"
+say "total run time: $(duration $SECONDS)"

@@ -1,0 +1,199 @@
+"""The reproduction report: scripts/make_report.py on a run made by the real commands (a tiny dataset,
+two networks trained for two epochs, evaluated with short timings), and scripts/reproduce.sh's options."""
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from training import evaluate, train
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSES = ["BPSK", "QPSK", "WBFM"]
+SNRS = (-10, 0, 10, 20)
+
+
+def load_make_report():
+    """scripts/ is not a package: import make_report.py from its path."""
+    spec = importlib.util.spec_from_file_location("make_report", ROOT / "scripts" / "make_report.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_report"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+make_report = load_make_report()
+
+
+def synthetic_windows(per_group: int, seed: int = 0):
+    """A slow tone, a fast tone and random +-1 symbols in noise at unit signal power: easy to tell apart."""
+    rng = np.random.default_rng(seed)
+    n = np.arange(128)
+    xs, ys, zs = [], [], []
+    for label in range(len(CLASSES)):
+        for snr in SNRS:
+            if label == 2:
+                signal = np.repeat(rng.choice([-1.0, 1.0], (per_group, 64)), 2, axis=1).astype(complex)
+            else:
+                signal = np.exp(2j * np.pi * ((0.02, 0.23)[label] * n + rng.random((per_group, 1))))
+            noise = (
+                rng.standard_normal((per_group, 128)) + 1j * rng.standard_normal((per_group, 128))
+            ) / 2**0.5
+            samples = signal + noise * 10 ** (-snr / 20)
+            xs.append(np.stack([samples.real, samples.imag], axis=1).astype(np.float32))
+            ys.append(np.full(per_group, label))
+            zs.append(np.full(per_group, snr))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(zs)
+
+
+def run_command(module, *argv) -> int:
+    """One `python -m training` command, in this process."""
+    parser = argparse.ArgumentParser()
+    module.configure_parser(parser)
+    return module.run(parser.parse_args([str(a) for a in argv]))
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    """The layout scripts/reproduce.sh leaves: models/, training/ logs and eval/<arch>/T<t>/ for the
+    baseline and V1 (V0, V2 and V3 missing, as while they are still training)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("run")
+    data = root / "data.h5"
+    x, y, z = synthetic_windows(per_group=40)
+    with h5py.File(data, "w") as file:
+        file["X"], file["Y"], file["Z"] = x, y, z
+        file.attrs["classes"] = CLASSES
+        file.attrs["made_by"] = "tests/test_reproduce.py synthetic_windows"
+    for arch in ("baseline", "v1"):
+        model = root / "models" / f"rml22_{arch}.pt"
+        (root / "training").mkdir(exist_ok=True)
+        run_command(
+            train, "--data", data, "--arch", arch, "--out", model, "--checkpoint", root / f"{arch}.ckpt",
+            "--log", root / "training" / f"{arch}.log.jsonl", "--epochs", "2", "--batch-size", "25",
+            "--lr", "3e-3", "--normalization", "none", "--threads", "1", "--device", "cpu",
+        )  # fmt: skip
+        keys = [None] if arch == "baseline" else ["cal", "0.35"]
+        for key in keys:
+            out = root / "eval" / arch if key is None else root / "eval" / arch / f"T{key}"
+            threshold = [] if key in (None, "cal") else ["--threshold", key]
+            run_command(
+                evaluate, "--model", model, "--data", data, "--out", out, "--device", "cpu", "--no-plots",
+                "--timing-repeats", "1", "--timing-windows", "2", "--batch-size", "64", *threshold,
+            )  # fmt: skip
+    torch.set_num_threads(threads)
+    return root
+
+
+def report_arguments(root: Path, *extra) -> list[str]:
+    return [
+        "--models", root / "models", "--logs", root / "training", "--evals", root / "eval",
+        "--out", root / "report", "--data", root / "data.h5", *extra,
+    ]  # fmt: skip
+
+
+def metrics(root: Path, *parts: str) -> dict:
+    return json.loads((root / "eval").joinpath(*parts, "metrics.json").read_text())
+
+
+def table_row(text: str, quantity: str, setting: str) -> list[str]:
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells[:2] == [quantity, setting]:
+            return cells
+    raise AssertionError(f"no row {quantity!r} / {setting!r} in the report")
+
+
+@pytest.fixture(scope="module")
+def report(run_folder) -> str:
+    """results.md as scripts/make_report.py writes it for the run (figures included)."""
+    assert make_report.main([str(a) for a in report_arguments(run_folder)]) == 0
+    return (run_folder / "report" / "results.md").read_text()
+
+
+def test_report_numbers_come_from_the_metrics_files(run_folder, report):
+    baseline, v1 = metrics(run_folder, "baseline"), metrics(run_folder, "v1", "Tcal")
+    v1_paper = metrics(run_folder, "v1", "T0.35")
+    row = table_row(report, "overall accuracy", "calibrated thresholds")
+    assert row[2:7] == [make_report.pct(baseline["accuracy"]), "missing", make_report.pct(v1["accuracy"]),
+                        "missing", "missing"]  # fmt: skip
+    row = table_row(report, "early-exit share at 20 dB", "T = 0.35")
+    assert row[2] == "n/a" and row[4] == make_report.pct(v1_paper["per_snr"]["20"]["early_exit_share"])
+    row = table_row(report, "overall accuracy", "T = 0.05")  # V1 was not evaluated there: a dash, not a guess
+    assert row[2:5] == [f"{make_report.pct(baseline['accuracy'])} (62.9 %)", "missing", "–"]
+    row = table_row(report, "speed-up, all SNRs (batched)", "calibrated thresholds")
+    assert row[4] == make_report.times(v1["timing"]["batched"]["speedup"])
+    assert "**Missing** (no model file yet): V0, V2, V3." in report
+    assert "<!-- lead: discussion -->" in report
+
+
+def test_report_links_every_figure_the_results_allow(run_folder, report):
+    figures = run_folder / "report" / "figures"
+    for name in ("learning_baseline", "learning_v1", "fig4_Tcal", "fig4_T035", "fig5_T035", "speedup_Tcal"):
+        assert (figures / f"{name}.png").stat().st_size > 0
+        assert f"(figures/{name}.png)" in report
+    # Only the baseline has results at T = 0.6 and 0.05: nothing to compare, so no figure 6.
+    assert not (figures / "fig6_T06_T005.png").exists() and "fig6" not in report
+
+
+def test_learning_curves_table_matches_the_log(run_folder, report):
+    log = [json.loads(line) for line in (run_folder / "training" / "v1.log.jsonl").read_text().splitlines()]
+    best = min(log, key=lambda record: record["val_objective"])
+    row = next(line for line in report.splitlines() if line.startswith("| V1 | 2 |"))
+    assert f"{best['epoch']} ({best['val_objective']:.4f})" in row
+
+
+def test_nothing_is_shipped_while_networks_are_missing(run_folder, tmp_path, capsys):
+    networks = make_report.load_networks(run_folder / "models", run_folder / "training", run_folder / "eval")
+    choice = make_report.choose_network(networks, margin_pp=1.0)
+    assert choice.arch == "v1"  # the only early-exit network with results
+    shipped = tmp_path / "shipped.pt"
+    args = argparse.Namespace(models=str(run_folder / "models"), ship_to=str(shipped))
+    make_report.ship_choice(choice, args)
+    assert not shipped.exists()
+    assert "networks ['v0', 'v2', 'v3'] have no model yet" in capsys.readouterr().err
+
+
+def with_changes(run: dict, accuracy: float, speedup: float) -> dict:
+    changed = json.loads(json.dumps(run))
+    changed["accuracy"] = accuracy
+    changed["timing"]["batched"]["speedup"] = speedup
+    return changed
+
+
+def test_choice_rule_takes_the_fastest_network_within_the_margin(run_folder):
+    networks = make_report.load_networks(run_folder / "models", run_folder / "training", run_folder / "eval")
+    base = networks["baseline"].at("cal")["accuracy"]
+    v1 = networks["v1"].at("cal")
+    networks["v2"].runs["cal"] = with_changes(v1, base - 0.005, 1.5)  # within 1 pp, faster than V3
+    networks["v3"].runs["cal"] = with_changes(v1, base - 0.009, 1.2)
+    networks["v0"].runs["cal"] = with_changes(v1, base - 0.02, 3.0)  # fastest, but 2 pp less accurate
+    networks["v1"].runs["cal"] = with_changes(v1, base - 0.03, 2.0)
+    assert make_report.choose_network(networks, margin_pp=1.0).arch == "v2"
+    assert make_report.choose_network(networks, margin_pp=2.5).arch == "v0"
+    # None within the margin: the most accurate.
+    assert make_report.choose_network(networks, margin_pp=0.1).arch == "v2"
+
+
+def test_ship_copies_the_model_file(run_folder, tmp_path):
+    source = run_folder / "models" / "rml22_v1.pt"
+    destination = tmp_path / "models" / "eeamc_rml22.pt"
+    make_report.ship(source, destination)
+    assert destination.read_bytes() == source.read_bytes()
+
+
+def test_reproduce_script_options():
+    script = ROOT / "scripts" / "reproduce.sh"
+    help_text = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "--quick" in help_text and "--archs" in help_text
+    for bad in (["--archs", "v9"], ["--bogus"], ["--eval-threads", "0"]):
+        result = subprocess.run([script, *bad], capture_output=True, text=True)
+        assert result.returncode == 1 and "error:" in result.stderr, bad
