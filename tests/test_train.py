@@ -261,3 +261,17 @@ def test_bad_options_are_refused():
         train.config_from_args(parser.parse_args([*base, "--arch", "v1", "--exit-weights", "1,2,3"]))
     config = train.config_from_args(parser.parse_args([*base, "--arch", "v1", "--scheme", "joint"]))
     assert config.exit_weights == [0.5, 0.5] and config.epochs == 50 and config.batch_size == 500
+
+
+def test_conv_biases_in_front_of_batchnorm_are_held_at_zero():
+    torch.manual_seed(0)
+    net = build_network("v1").train()
+    biases = train.biases_before_batchnorm(net)
+    assert len(biases) == 6  # one per backbone convolution
+    optimizer = torch.optim.Adam(train.trainable_parameters(net), lr=1e-2, weight_decay=5e-4)
+    updated = sum(p.numel() for group in optimizer.param_groups for p in group["params"])
+    assert updated == 187_428 - (64 + 64 + 64 + 32 + 32 + 16)
+    x, y = torch.randn(32, 2, 128) * 3e-3, torch.randint(0, 10, (32,))
+    for _ in range(3):
+        train.train_step(net, optimizer, x, y, "paper", [1.0, 1.0])
+    assert all(float(b.abs().max()) == 0.0 for b in biases)
