@@ -9,22 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 from gnuradio.eeamc.model_file import Model, save_model
-from gnuradio.eeamc.networks import build_network
+from gnuradio.eeamc.networks import RML22_CLASSES, build_network
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWGRAPHS = sorted([*ROOT.glob("examples/*.grc"), *ROOT.glob("tests/flowgraphs/*.grc")])
-CLASSES = [
-    "QAM16",
-    "QAM64",
-    "8PSK",
-    "WBFM",
-    "BPSK",
-    "CPFSK",
-    "AM-DSB",
-    "GFSK",
-    "PAM4",
-    "QPSK",
-]
+CLASSES = list(RML22_CLASSES)
 
 pytestmark = pytest.mark.skipif(shutil.which("grcc") is None, reason="grcc (gnuradio-companion) missing")
 

@@ -3,9 +3,9 @@
 import pytest
 import torch
 from gnuradio.eeamc.model_file import Model, ModelFileError, load_model, save_model
-from gnuradio.eeamc.networks import build_network
+from gnuradio.eeamc.networks import RML22_CLASSES, build_network
 
-CLASSES = ["QAM16", "QAM64", "8PSK", "WBFM", "BPSK", "CPFSK", "AM-DSB", "GFSK", "PAM4", "QPSK"]
+CLASSES = list(RML22_CLASSES)
 
 
 def make_model(arch="v1", thresholds=(0.35,)) -> Model:

@@ -33,21 +33,11 @@ from typing import Any, ClassVar
 
 import h5py
 import numpy as np
+from gnuradio.eeamc import networks
 from tqdm import tqdm
 
 #: The ten RML22 classes in the authors' label order (index = label). The project's class order.
-RML22_CLASSES: list[str] = [
-    "QAM16",
-    "QAM64",
-    "8PSK",
-    "WBFM",
-    "BPSK",
-    "CPFSK",
-    "AM-DSB",
-    "GFSK",
-    "PAM4",
-    "QPSK",
-]
+RML22_CLASSES: list[str] = list(networks.RML22_CLASSES)
 
 #: RML2016.10a's modulations: RML22's ten plus AM-SSB (same spellings).
 RML2016_CLASSES: list[str] = [*RML22_CLASSES, "AM-SSB"]

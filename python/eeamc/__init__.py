@@ -14,6 +14,7 @@ from .model_file import (
 )
 from .networks import (
     PRESETS,
+    RML22_CLASSES,
     STAGE_NAMES,
     EarlyExitNet,
     build_network,
@@ -28,6 +29,7 @@ except ImportError as _error:  # GNU Radio missing: the PyTorch parts stay usabl
 
 __all__ = [
     "PRESETS",
+    "RML22_CLASSES",
     "STAGE_NAMES",
     "Classification",
     "EarlyExitEngine",

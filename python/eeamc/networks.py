@@ -16,6 +16,20 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+#: The ten RML22 classes in the authors' label order (index = label): what a 10-output network means.
+RML22_CLASSES: tuple[str, ...] = (
+    "QAM16",
+    "QAM64",
+    "8PSK",
+    "WBFM",
+    "BPSK",
+    "CPFSK",
+    "AM-DSB",
+    "GFSK",
+    "PAM4",
+    "QPSK",
+)
+
 #: Names of the backbone stages, in order. An early exit taps the output of one of them.
 STAGE_NAMES: tuple[str, ...] = ("conv1", "conv2", "pool2", "conv3", "conv4", "conv5", "conv6")
 

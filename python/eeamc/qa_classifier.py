@@ -11,7 +11,7 @@ from gnuradio import blocks, eeamc, gr, gr_unittest
 from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10
 from gnuradio.eeamc.windows import frame, normalize
 
-CLASSES = ["QAM16", "QAM64", "8PSK", "WBFM", "BPSK", "CPFSK", "AM-DSB", "GFSK", "PAM4", "QPSK"]
+CLASSES = list(eeamc.RML22_CLASSES)
 L = 128
 
 
