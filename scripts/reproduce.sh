@@ -9,7 +9,8 @@
 #   4. report      scripts/make_report.py: results.md and figures (networks without a model are listed as
 #                  missing); a full run also copies the chosen network to models/eeamc_rml22.pt
 #
-# Full run: data/rml22.h5, models/rml22_<arch>.pt, runs/train/<arch>.ckpt, reports/training/<arch>.log.jsonl,
+# Full run: data/rml22.h5, models/rml22_<arch>.pt, models/checkpoints/<arch>.ckpt (committed while a network
+# is unfinished, so a later session or clone resumes it), reports/training/<arch>.log.jsonl,
 # reports/eval/<arch>/T<t>/, reports/results.md, reports/figures/. --quick: a small dataset
 # (data/rml22_quick.h5, 60 windows per class and SNR), 2 epochs in batches of 100, short timings, the rest under
 # runs/quick/ so that the committed results are never overwritten.
@@ -123,7 +124,7 @@ else
     DATA=data/rml22.h5
     GENERATE_ARGS=()
     MODELS=models
-    CHECKPOINTS=runs/train
+    CHECKPOINTS=models/checkpoints
     LOGS=reports/training
     EVALS=reports/eval
     REPORT=reports
