@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import math
 import os
-import shutil
 import statistics
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `training` from this checkout when run as scripts/make_report.py
 
+from gnuradio.eeamc.model_file import load_model, save_model  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402  (ticker does not choose a backend)
 
 from training import plots  # noqa: E402  (needs the path above)
@@ -392,13 +392,27 @@ def choose_network(networks: Mapping[str, Network], margin_pp: float) -> Choice:
     return Choice(arch, reason, rows)
 
 
-def ship(model: Path, destination: Path) -> None:
-    """Copy the chosen model file into place atomically (the block may be reading the old one)."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_name(f".{destination.name}.tmp")
-    shutil.copyfile(model, temporary)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, destination)
+def ship(model: Path, destination: Path, metrics: Mapping[str, Any] | None, reason: str) -> None:
+    """Write the chosen model to ``destination`` with its test metrics and the reason it was chosen in
+    its provenance (save_model writes atomically: the block may be reading the old file)."""
+    shipped = load_model(model)
+    date = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    shipped.provenance["shipped"] = {"source": str(model), "reason": reason, "date": date}
+    if metrics is not None:
+        shipped.provenance["test_metrics"] = test_summary(metrics)
+    save_model(shipped, destination)
+
+
+def test_summary(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """What a user of the shipped model wants to know of its test run, read from metrics.json."""
+    keys = ("accuracy", "accuracy_high_snr", "exit_share", "early_exit_accuracy", "macs_per_window",
+            "exits_off_accuracy", "thresholds", "split", "date")  # fmt: skip
+    summary = {key: metrics[key] for key in keys if key in metrics}
+    summary["dataset"] = metrics.get("dataset", {}).get("path", metrics.get("dataset"))
+    summary["accuracy_per_snr"] = {
+        snr: entry["accuracy"] for snr, entry in metrics.get("per_snr", {}).items()
+    }
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1131,6 +1145,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ship-to", default=None, help="copy the chosen network's model file here")
     parser.add_argument(
+        "--ship-arch",
+        choices=ARCHS[1:],
+        default=None,
+        help="ship this network whatever the rule says (e.g. while some networks are still training)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="the results are from a quick run: say so at the top, ship nothing",
@@ -1157,16 +1177,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def ship_choice(choice: Choice, args: argparse.Namespace) -> None:
     missing = [arch for arch in ARCHS if not (Path(args.models) / f"rml22_{arch}.pt").is_file()]
-    if choice.arch is None or missing:
+    arch, reason = choice.arch, choice.reason
+    if args.ship_arch:
+        arch, reason = (
+            args.ship_arch,
+            f"chosen by hand (--ship-arch {args.ship_arch}); the rule: {choice.reason}",
+        )
+    elif choice.arch is None or missing:
         print(
             f"not copying a model to {args.ship_to}: "
             + (f"networks {missing} have no model yet" if missing else "no network could be chosen"),
             file=sys.stderr,
         )
         return
-    source = Path(args.models) / f"rml22_{choice.arch}.pt"
-    ship(source, Path(args.ship_to))
-    print(f"copied {source} to {args.ship_to}")
+    source = Path(args.models) / f"rml22_{arch}.pt"
+    metrics_path = eval_folder(Path(args.evals), arch, "cal") / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
+    ship(source, Path(args.ship_to), metrics, reason)
+    print(
+        f"wrote {args.ship_to} from {source}" + ("" if metrics else f" (no {metrics_path}: no test metrics)")
+    )
 
 
 if __name__ == "__main__":

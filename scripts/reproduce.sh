@@ -30,7 +30,7 @@ EVAL_THREADS=1
 
 usage() {
     cat <<EOF
-usage: scripts/reproduce.sh [--quick] [--archs "baseline v0 v1 v2 v3"] [--no-train] [--eval-threads N]
+usage: scripts/reproduce.sh [--quick] [--archs "baseline v0 v1 v2 v3"] [--no-train] [--ship ARCH] [--eval-threads N]
 
 Regenerates the dataset, trains the baseline and the early-exit networks V0..V3, evaluates them at the
 calibrated thresholds and at T = 0.35, 0.6 and 0.05, and writes reports/results.md with its figures.
@@ -41,6 +41,8 @@ Steps already done are skipped; an interrupted training resumes.
   --archs "A B"     networks to train and evaluate (default: "$ALL_ARCHS"); the report always covers all
                     of them and lists the ones without a model as missing
   --no-train        train nothing: evaluate and report the models that exist
+  --ship ARCH       ship this network as models/eeamc_rml22.pt whatever the choice rule says (e.g. while
+                    other networks are still training); the report says it was chosen by hand
   --eval-threads N  torch CPU threads for evaluation and its timings (default: $EVAL_THREADS)
 EOF
 }
@@ -76,6 +78,7 @@ INVOCATION="scripts/reproduce.sh$(printf ' %q' "$@")"
 QUICK=0
 ARCHS="$ALL_ARCHS"
 TRAIN=1
+SHIP_ARCH=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -85,6 +88,11 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     --no-train) TRAIN=0 ;;
+    --ship)
+        [ $# -ge 2 ] || die "--ship needs a network, e.g. --ship v1"
+        SHIP_ARCH="$2"
+        shift
+        ;;
     --eval-threads)
         [ $# -ge 2 ] || die "--eval-threads needs a number"
         EVAL_THREADS="$2"
@@ -128,7 +136,7 @@ else
     LOGS=reports/training
     EVALS=reports/eval
     REPORT=reports
-    REPORT_ARGS=(--ship-to models/eeamc_rml22.pt)
+    REPORT_ARGS=(--ship-to models/eeamc_rml22.pt ${SHIP_ARCH:+--ship-arch "$SHIP_ARCH"})
 fi
 EVAL_ARGS+=(--threads "$EVAL_THREADS")
 

@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from gnuradio.eeamc.model_file import load_model
 
 from training import evaluate, train
 
@@ -156,7 +157,12 @@ def test_nothing_is_shipped_while_networks_are_missing(run_folder, tmp_path, cap
     choice = make_report.choose_network(networks, margin_pp=1.0)
     assert choice.arch == "v1"  # the only early-exit network with results
     shipped = tmp_path / "shipped.pt"
-    args = argparse.Namespace(models=str(run_folder / "models"), ship_to=str(shipped))
+    args = argparse.Namespace(
+        models=str(run_folder / "models"),
+        evals=str(run_folder / "eval"),
+        ship_to=str(shipped),
+        ship_arch=None,
+    )
     make_report.ship_choice(choice, args)
     assert not shipped.exists()
     assert "networks ['v0', 'v2', 'v3'] have no model yet" in capsys.readouterr().err
@@ -183,11 +189,28 @@ def test_choice_rule_takes_the_fastest_network_within_the_margin(run_folder):
     assert make_report.choose_network(networks, margin_pp=0.1).arch == "v2"
 
 
-def test_ship_copies_the_model_file(run_folder, tmp_path):
-    source = run_folder / "models" / "rml22_v1.pt"
+def test_shipping_by_hand_writes_the_model_with_its_test_metrics(run_folder, tmp_path, capsys):
+    networks = make_report.load_networks(run_folder / "models", run_folder / "training", run_folder / "eval")
+    choice = make_report.choose_network(networks, margin_pp=1.0)
     destination = tmp_path / "models" / "eeamc_rml22.pt"
-    make_report.ship(source, destination)
-    assert destination.read_bytes() == source.read_bytes()
+    args = argparse.Namespace(
+        models=str(run_folder / "models"),
+        evals=str(run_folder / "eval"),
+        ship_to=str(destination),
+        ship_arch="v1",
+    )
+    make_report.ship_choice(choice, args)
+    shipped, source = load_model(destination), load_model(run_folder / "models" / "rml22_v1.pt")
+    for a, b in zip(shipped.net.state_dict().values(), source.net.state_dict().values()):
+        assert torch.equal(a, b)
+    assert shipped.thresholds == source.thresholds
+    metrics = json.loads((run_folder / "eval" / "v1" / "Tcal" / "metrics.json").read_text())
+    assert shipped.provenance["test_metrics"]["accuracy"] == metrics["accuracy"]
+    assert shipped.provenance["test_metrics"]["accuracy_per_snr"] == {
+        snr: entry["accuracy"] for snr, entry in metrics["per_snr"].items()
+    }
+    assert "--ship-arch v1" in shipped.provenance["shipped"]["reason"]
+    assert shipped.provenance["made_by"] == source.provenance["made_by"]
 
 
 def test_reproduce_script_options():
