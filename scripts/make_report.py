@@ -942,7 +942,9 @@ def figures_section(figures: Mapping[str, Path], out: Path) -> str:
 # Where ours differ: statements generated from the numbers.
 
 
-def differences_section(networks: Mapping[str, Network], choice: Choice) -> str:
+def differences_section(networks: Mapping[str, Network], choice: Choice, discussion: Path) -> str:
+    """The generated statements, then the hand-written interpretation kept in ``discussion`` (a file
+    beside the report, so that regenerating the page never loses it)."""
     statements = [
         *dataset_statements(networks),
         *authors_statements(networks),
@@ -958,7 +960,9 @@ def differences_section(networks: Mapping[str, Network], choice: Choice) -> str:
             "",
             *(f"- {s}" for s in statements),
             "",
-            "<!-- lead: discussion -->",
+            discussion.read_text().strip()
+            if discussion.is_file()
+            else f"<!-- interpretation: write {discussion} -->",
         ]
     )
 
@@ -1114,7 +1118,7 @@ def write_report(args: argparse.Namespace) -> tuple[Path, Choice]:
         how_section(networks, args.command, args.data, Path(args.evals)),
         choice_section(choice, shipped if not quick else None, args.margin),
         comparison_section(networks),
-        differences_section(networks, choice),
+        differences_section(networks, choice, out / "discussion.md"),
         figures_section(figures, out),
         learning_section(networks, figures, out),
     ]
