@@ -133,7 +133,19 @@ def test_report_numbers_come_from_the_metrics_files(run_folder, report):
     row = table_row(report, "speed-up, all SNRs (batched)", "calibrated thresholds")
     assert row[4] == make_report.times(v1["timing"]["batched"]["speedup"])
     assert "**Missing** (no model file yet): V0, V2, V3." in report
-    assert "<!-- lead: discussion -->" in report
+    assert f"<!-- interpretation: write {run_folder / 'report' / 'discussion.md'} -->" in report
+
+
+def test_the_hand_written_discussion_survives_regeneration(run_folder):
+    discussion = run_folder / "report" / "discussion.md"
+    discussion.parent.mkdir(parents=True, exist_ok=True)
+    discussion.write_text("### Interpretation\n\nOur data are harder at the same label.\n")
+    try:
+        assert make_report.main([str(a) for a in report_arguments(run_folder)]) == 0
+        report = (run_folder / "report" / "results.md").read_text()
+    finally:
+        discussion.unlink()
+    assert "### Interpretation\n\nOur data are harder at the same label." in report
 
 
 def test_report_links_every_figure_the_results_allow(run_folder, report):
