@@ -40,9 +40,21 @@ from training import plots  # noqa: E402  (needs the path above)
 
 plt = plots.plt  # matplotlib with the Agg backend plots.py selected
 
-ARCHS = ("baseline", "v0", "v1", "v2", "v3")
+#: The paper's networks (its figures and the authors' numbers cover these).
+PAPER_ARCHS = ("baseline", "v0", "v1", "v2", "v3")
+#: Beyond the paper: V1 trained with the joint scheme, and a cascade with V1's and V3's early exits.
+EXTRA_ARCHS = ("v1_joint", "v1_v3")
+ARCHS = PAPER_ARCHS + EXTRA_ARCHS
 EARLY_EXIT_ARCHS = ARCHS[1:]
-LABELS = {"baseline": "baseline", "v0": "V0", "v1": "V1", "v2": "V2", "v3": "V3"}
+LABELS = {
+    "baseline": "baseline",
+    "v0": "V0",
+    "v1": "V1",
+    "v2": "V2",
+    "v3": "V3",
+    "v1_joint": "V1 joint",
+    "v1_v3": "V1+V3",
+}
 #: Evaluation folders EVALS/<arch>/T<key>: "cal" = the network's calibrated thresholds.
 THRESHOLD_KEYS = ("cal", "0.35", "0.6", "0.05")
 #: The threshold the paper's main results (figures 4 and 5) use.
@@ -279,10 +291,12 @@ def exit_names(network: Network, exits: int) -> list[str]:
     return [*early[: exits - 1], "final exit"]
 
 
-def comparable(networks: Mapping[str, Network], key: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The results at one threshold key of every network that has them, with their labels; none when no
-    early-exit network has results there (the baseline alone compares nothing)."""
-    present = [network for network in networks.values() if network.at(key) is not None]
+def comparable(
+    networks: Mapping[str, Network], key: str, archs: Sequence[str] = PAPER_ARCHS
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The results at one threshold key of the networks ``archs`` that have them, with their labels; none
+    when no early-exit network has results there (the baseline alone compares nothing)."""
+    present = [networks[arch] for arch in archs if networks[arch].at(key) is not None]
     if all(network.arch == "baseline" for network in present):
         return [], []
     return [network.at(key) for network in present], [network.label for network in present]
@@ -337,7 +351,19 @@ def make_figures(networks: Mapping[str, Network], figures: Path) -> dict[str, Pa
             list(label_sets.pop()),
             figures / "fig6_T06_T005.png",
         )
+    runs, labels = comparable(networks, "cal", BEYOND_ARCHS)
+    if any(label in (LABELS[a] for a in EXTRA_ARCHS) for label in labels):
+        made["beyond"] = plots.figure4(
+            runs,
+            labels,
+            figures / "beyond_Tcal.png",
+            title="Beyond the paper: V1 trained jointly, and two early exits (calibrated thresholds)",
+        )
     return made
+
+
+#: The networks the "beyond the paper" figure and table compare: V1 as the paper trains it and its variants.
+BEYOND_ARCHS = ("baseline", "v1", *EXTRA_ARCHS)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -693,7 +719,7 @@ def comparison_rows() -> list[Row]:
             "T = 0.05",
             "0.05",
             lambda r: pct(r["accuracy"]),
-            lambda a: overall_reference(a) or pct(AUTHORS["baseline_accuracy"], 1),
+            lambda a: pct(AUTHORS["baseline_accuracy"], 1) if a == "baseline" else overall_reference(a),
             AUTHORS_CODE,
         ),
         *(Row("overall accuracy", threshold_title(k), k, lambda r: pct(r["accuracy"])) for k in MAIN_KEYS),
@@ -916,6 +942,76 @@ def choice_section(choice: Choice, shipped: Path | None, margin_pp: float) -> st
     return "\n".join(parts)
 
 
+def beyond_section(networks: Mapping[str, Network], figures: Mapping[str, Path], out: Path) -> str:
+    """V1 as the paper trains it beside V1 trained with the joint scheme and a cascade with two early
+    exits, all at their calibrated thresholds."""
+    runs = {a: networks[a].at("cal") for a in BEYOND_ARCHS if networks[a].at("cal") is not None}
+    if not any(a in runs for a in EXTRA_ARCHS):
+        return ""
+    rows = [
+        [
+            LABELS[arch],
+            ", ".join(run["model"]["exits"]) or "none",
+            thresholds_text(run),
+            pct(run["accuracy"]),
+            pct(run["accuracy_high_snr"]),
+            " / ".join(pct(share, 1) for share in run["exit_share"]),
+            pct(run["early_exits_accuracy"]) if run["model"]["exits"] else "n/a",
+            mega(run["macs_per_window"]),
+            f"{times(timing(run, 'batched'))} / {times(timing(run, 'batch1'))}"
+            if run["model"]["exits"]
+            else "n/a",
+        ]
+        for arch, run in runs.items()
+    ]
+    header = [
+        "network",
+        "early exits after",
+        "calibrated T",
+        "accuracy",
+        "at ≥ 10 dB",
+        "share per exit (early … final)",
+        "accuracy of the early exits",
+        "MACs per window",
+        "speed-up batched / batch 1",
+    ]
+    parts = [
+        "## Beyond the paper: joint training and two early exits",
+        "",
+        "V1 as the paper trains it (Algorithm 1: each exit's loss trains only its own segment) beside V1 "
+        "trained with the joint scheme (the mean of both exits' losses back-propagated through the whole "
+        "network), and a cascade with two early exits, at V1's and V3's branch points (Algorithm 1, each "
+        "exit's loss training the layers since the previous exit). All at their calibrated thresholds, on "
+        "the test split, same recipe and seed; the thresholds are calibrated on the validation split with "
+        "the same 0.5 pp budget.",
+        "",
+        table(header, rows),
+        "",
+        *(f"- {statement}" for statement in beyond_statements(runs)),
+        "",
+    ]
+    if "beyond" in figures:
+        parts.append(image(figures["beyond"], out))
+    return "\n".join(parts)
+
+
+def beyond_statements(runs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What the variants change against V1 (paper scheme), in numbers."""
+    statements = []
+    v1 = runs.get("v1")
+    for arch, what in (("v1_joint", "Joint training"), ("v1_v3", "A second early exit (after conv 5)")):
+        run = runs.get(arch)
+        if v1 is None or run is None:
+            continue
+        statements.append(
+            f"{what}: accuracy {pp(run['accuracy'] - v1['accuracy'])}, early-exit share "
+            f"{pct(run['early_exit_share'], 1)} against V1's {pct(v1['early_exit_share'], 1)}, MACs per "
+            f"window {mega(run['macs_per_window'])} against {mega(v1['macs_per_window'])}, batched speed-up "
+            f"{times(timing(run, 'batched'))} against {times(timing(v1, 'batched'))}."
+        )
+    return statements
+
+
 def figures_section(figures: Mapping[str, Path], out: Path) -> str:
     parts = ["## Figures", ""]
     captions = [
@@ -928,6 +1024,7 @@ def figures_section(figures: Mapping[str, Path], out: Path) -> str:
         ],
         ("fig5", f"Figure 5: accuracy of the early exits of V1 and V2, T = {PAPER_T}"),
         ("fig6", "Figure 6: time and accuracy per SNR at T = 0.6 and T = 0.05"),
+        ("beyond", "Beyond the paper: V1, V1 trained jointly and V1+V3 at their calibrated thresholds"),
         *[(f"speedup_{key}", f"Measured speed-up per SNR, {threshold_title(key)}") for key in THRESHOLD_KEYS],
     ]
     for name, caption in captions:
@@ -1013,7 +1110,7 @@ def authors_statements(networks: Mapping[str, Network]) -> list[str]:
         )
     for snr in SHARE_SNRS:
         parts = []
-        for arch in EARLY_EXIT_ARCHS:
+        for arch in AUTHORS["t03_share"][snr]:
             ours = sweep_share(networks[arch].at(PAPER_T), SWEEP_T, snr)
             if ours is not None:
                 parts.append(f"{LABELS[arch]} {pct(ours, 0)} ({pp(ours - AUTHORS['t03_share'][snr][arch])})")
@@ -1119,6 +1216,7 @@ def write_report(args: argparse.Namespace) -> tuple[Path, Choice]:
         choice_section(choice, shipped if not quick else None, args.margin),
         comparison_section(networks),
         differences_section(networks, choice, out / "discussion.md"),
+        beyond_section(networks, figures, out),
         figures_section(figures, out),
         learning_section(networks, figures, out),
     ]

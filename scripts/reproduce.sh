@@ -18,7 +18,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="$ROOT/.venv/bin/python"
-ALL_ARCHS="baseline v0 v1 v2 v3"
+# The paper's five networks, then two it does not have: V1 trained with the joint scheme, and a cascade with
+# two early exits (V1's and V3's branch points).
+ALL_ARCHS="baseline v0 v1 v2 v3 v1_joint v1_v3"
 # Thresholds each early-exit network is evaluated at: cal = its own calibrated thresholds; 0.35, 0.6 and
 # 0.05 are the paper's (figures 4 to 6).
 THRESHOLDS=(cal 0.35 0.6 0.05)
@@ -30,9 +32,10 @@ EVAL_THREADS=1
 
 usage() {
     cat <<EOF
-usage: scripts/reproduce.sh [--quick] [--archs "baseline v0 v1 v2 v3"] [--no-train] [--ship ARCH] [--eval-threads N]
+usage: scripts/reproduce.sh [--quick] [--archs "NAMES"] [--no-train | --train-only] [--ship ARCH] [--eval-threads N]
 
-Regenerates the dataset, trains the baseline and the early-exit networks V0..V3, evaluates them at the
+Regenerates the dataset, trains the baseline and the early-exit networks V0..V3 (and, beyond the paper,
+V1 with the joint scheme, v1_joint, and a cascade with V1's and V3's exits, v1_v3), evaluates them at the
 calibrated thresholds and at T = 0.35, 0.6 and 0.05, and writes reports/results.md with its figures.
 Steps already done are skipped; an interrupted training resumes.
 
@@ -41,10 +44,21 @@ Steps already done are skipped; an interrupted training resumes.
   --archs "A B"     networks to train and evaluate (default: "$ALL_ARCHS"); the report always covers all
                     of them and lists the ones without a model as missing
   --no-train        train nothing: evaluate and report the models that exist
+  --train-only      train, then stop: no evaluation, no report (e.g. to train in the background now and
+                    evaluate later on an idle machine, where the timings are clean)
   --ship ARCH       ship this network as models/eeamc_rml22.pt whatever the choice rule says (e.g. while
                     other networks are still training); the report says it was chosen by hand
   --eval-threads N  torch CPU threads for evaluation and its timings (default: $EVAL_THREADS)
 EOF
+}
+
+# Training arguments that say what network NAME is (models/rml22_NAME.pt).
+network_args() {
+    case "$1" in
+    v1_joint) echo --arch v1 --scheme joint ;;
+    v1_v3) echo --arch conv2,conv5 ;;
+    *) echo --arch "$1" ;;
+    esac
 }
 
 say() { printf '[reproduce] %s\n' "$*"; }
@@ -78,6 +92,7 @@ INVOCATION="scripts/reproduce.sh$(printf ' %q' "$@")"
 QUICK=0
 ARCHS="$ALL_ARCHS"
 TRAIN=1
+EVALUATE=1
 SHIP_ARCH=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -88,6 +103,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     --no-train) TRAIN=0 ;;
+    --train-only) EVALUATE=0 ;;
     --ship)
         [ $# -ge 2 ] || die "--ship needs a network, e.g. --ship v1"
         SHIP_ARCH="$2"
@@ -112,6 +128,7 @@ for arch in $ARCHS; do
     *) die "unknown network '$arch' in --archs: choose from $ALL_ARCHS" ;;
     esac
 done
+[ "$TRAIN" -eq 1 ] || [ "$EVALUATE" -eq 1 ] || die "--no-train and --train-only together leave nothing to do"
 [[ "$EVAL_THREADS" =~ ^[1-9][0-9]*$ ]] || die "--eval-threads must be a positive whole number, got '$EVAL_THREADS'"
 [ -x "$PYTHON" ] || die "$PYTHON not found: run 'make setup' (scripts/setup.sh) first"
 
@@ -178,7 +195,8 @@ train_network() {
         say "train $arch: resuming from $checkpoint"
     fi
     mkdir -p "$MODELS" "$CHECKPOINTS" "$LOGS"
-    step "$PYTHON" -m training train --data "$DATA" --arch "$arch" --out "$model" --checkpoint "$checkpoint" \
+    # shellcheck disable=SC2046 # network_args prints separate words on purpose
+    step "$PYTHON" -m training train --data "$DATA" $(network_args "$arch") --out "$model" --checkpoint "$checkpoint" \
         --log "$log" "${TRAIN_ARGS[@]}" --epochs "$EPOCHS" "${resume[@]}"
 }
 
@@ -224,6 +242,10 @@ generate_dataset
 for arch in $ARCHS; do
     train_network "$arch"
 done
+if [ "$EVALUATE" -eq 0 ]; then
+    say "--train-only: evaluation and report skipped; total run time: $(duration $SECONDS)"
+    exit 0
+fi
 evaluate_all
 step "$PYTHON" scripts/make_report.py --data "$DATA" --models "$MODELS" --logs "$LOGS" --evals "$EVALS" \
     --out "$REPORT" --command "$INVOCATION" "${REPORT_ARGS[@]}"

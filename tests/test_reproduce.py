@@ -64,7 +64,8 @@ def run_command(module, *argv) -> int:
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     """The layout scripts/reproduce.sh leaves: models/, training/ logs and eval/<arch>/T<t>/ for the
-    baseline and V1 (V0, V2 and V3 missing, as while they are still training)."""
+    baseline, V1 and the two-exit cascade V1+V3 (V0, V2, V3 and V1 joint missing, as while they are still
+    training)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("run")
@@ -74,15 +75,15 @@ def run_folder(tmp_path_factory):
         file["X"], file["Y"], file["Z"] = x, y, z
         file.attrs["classes"] = CLASSES
         file.attrs["made_by"] = "tests/test_reproduce.py synthetic_windows"
-    for arch in ("baseline", "v1"):
+    for arch, network in (("baseline", "baseline"), ("v1", "v1"), ("v1_v3", "conv2,conv5")):
         model = root / "models" / f"rml22_{arch}.pt"
         (root / "training").mkdir(exist_ok=True)
         run_command(
-            train, "--data", data, "--arch", arch, "--out", model, "--checkpoint", root / f"{arch}.ckpt",
+            train, "--data", data, "--arch", network, "--out", model, "--checkpoint", root / f"{arch}.ckpt",
             "--log", root / "training" / f"{arch}.log.jsonl", "--epochs", "2", "--batch-size", "25",
             "--lr", "3e-3", "--normalization", "none", "--threads", "1", "--device", "cpu",
         )  # fmt: skip
-        keys = [None] if arch == "baseline" else ["cal", "0.35"]
+        keys = {"baseline": [None], "v1": ["cal", "0.35"], "v1_v3": ["cal"]}[arch]
         for key in keys:
             out = root / "eval" / arch if key is None else root / "eval" / arch / f"T{key}"
             threshold = [] if key in (None, "cal") else ["--threshold", key]
@@ -132,8 +133,33 @@ def test_report_numbers_come_from_the_metrics_files(run_folder, report):
     assert row[2:5] == [f"{make_report.pct(baseline['accuracy'])} (62.9 %)", "missing", "–"]
     row = table_row(report, "speed-up, all SNRs (batched)", "calibrated thresholds")
     assert row[4] == make_report.times(v1["timing"]["batched"]["speedup"])
-    assert "**Missing** (no model file yet): V0, V2, V3." in report
+    assert "**Missing** (no model file yet): V0, V2, V3, V1 joint." in report
+    assert "**Evaluated at some thresholds only**: V1 (has 0.35, cal); V1+V3 (has cal)." in report
     assert f"<!-- interpretation: write {run_folder / 'report' / 'discussion.md'} -->" in report
+
+
+def test_networks_beyond_the_paper_get_no_authors_numbers(run_folder, report):
+    cascade = metrics(run_folder, "v1_v3", "Tcal")
+    row = table_row(report, "overall accuracy", "calibrated thresholds")
+    assert row[7:9] == ["missing", make_report.pct(cascade["accuracy"])]
+    row = table_row(report, "MACs of a window leaving at the first exit", "any")
+    assert "(" not in row[8]  # the authors published nothing for a cascade
+
+
+def test_beyond_the_paper_compares_the_variants_with_v1(run_folder, report):
+    v1, cascade = metrics(run_folder, "v1", "Tcal"), metrics(run_folder, "v1_v3", "Tcal")
+    section = report.split("## Beyond the paper")[1].split("\n## ")[0]
+    row = next(line for line in section.splitlines() if line.startswith("| V1+V3 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1] == "conv2, conv5" and cells[3] == make_report.pct(cascade["accuracy"])
+    assert cells[5] == " / ".join(make_report.pct(share, 1) for share in cascade["exit_share"])
+    assert cells[7] == make_report.mega(cascade["macs_per_window"])
+    assert "| V1 joint |" not in section  # no model: left out, not guessed
+    assert (
+        f"A second early exit (after conv 5): accuracy {make_report.pp(cascade['accuracy'] - v1['accuracy'])}"
+        in section
+    )
+    assert "(figures/beyond_Tcal.png)" in section
 
 
 def test_the_hand_written_discussion_survives_regeneration(run_folder):
@@ -167,7 +193,7 @@ def test_learning_curves_table_matches_the_log(run_folder, report):
 def test_nothing_is_shipped_while_networks_are_missing(run_folder, tmp_path, capsys):
     networks = make_report.load_networks(run_folder / "models", run_folder / "training", run_folder / "eval")
     choice = make_report.choose_network(networks, margin_pp=1.0)
-    assert choice.arch == "v1"  # the only early-exit network with results
+    assert choice.arch in ("v1", "v1_v3")  # the early-exit networks with results
     shipped = tmp_path / "shipped.pt"
     args = argparse.Namespace(
         models=str(run_folder / "models"),
@@ -177,7 +203,7 @@ def test_nothing_is_shipped_while_networks_are_missing(run_folder, tmp_path, cap
     )
     make_report.ship_choice(choice, args)
     assert not shipped.exists()
-    assert "networks ['v0', 'v2', 'v3'] have no model yet" in capsys.readouterr().err
+    assert "networks ['v0', 'v2', 'v3', 'v1_joint'] have no model yet" in capsys.readouterr().err
 
 
 def with_changes(run: dict, accuracy: float, speedup: float) -> dict:
@@ -191,6 +217,7 @@ def test_choice_rule_takes_the_fastest_network_within_the_margin(run_folder):
     networks = make_report.load_networks(run_folder / "models", run_folder / "training", run_folder / "eval")
     base = networks["baseline"].at("cal")["accuracy"]
     v1 = networks["v1"].at("cal")
+    networks["v1_v3"].runs.clear()  # its real results would compete with the made-up ones below
     networks["v2"].runs["cal"] = with_changes(v1, base - 0.005, 1.5)  # within 1 pp, faster than V3
     networks["v3"].runs["cal"] = with_changes(v1, base - 0.009, 1.2)
     networks["v0"].runs["cal"] = with_changes(v1, base - 0.02, 3.0)  # fastest, but 2 pp less accurate
