@@ -61,9 +61,9 @@ def test_windows_that_left_never_run_deeper_layers():
     net = make_net()
     engine = EarlyExitEngine(net, 1.0, "cpu")  # log10 entropy of 10 classes is at most 1
     calls = []
-    for stage in net.stages[2:]:  # pool2 onwards: after V1's branch point
+    for stage in engine.net.stages[2:]:  # pool2 onwards, in the copy the engine runs: after V1's branch
         stage.register_forward_hook(lambda module, inputs, output: calls.append(inputs[0].shape[0]))
-    net.head.register_forward_hook(lambda module, inputs, output: calls.append(inputs[0].shape[0]))
+    engine.net.head.register_forward_hook(lambda module, inputs, output: calls.append(inputs[0].shape[0]))
     result = engine.classify(windows(32))
     assert result.exit.tolist() == [0] * 32
     assert calls == []
@@ -75,7 +75,7 @@ def test_only_undecided_windows_go_deeper():
     x = windows(50)
     engine = EarlyExitEngine(net, median_entropy(net, x), "cpu")
     seen = []
-    net.head.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].shape[0]))
+    engine.net.head.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].shape[0]))
     result = engine.classify(x)
     assert seen == [int((result.exit == 1).sum())]
     assert 0 < seen[0] < 50
@@ -89,7 +89,8 @@ def test_exit_indices_entropy_and_macs_are_consistent():
     costs = net.macs_per_exit()
     for i in range(len(x)):
         k = int(result.exit[i])
-        logits, _ = net.forward_to_exit(x[i : i + 1], k)
+        with torch.no_grad():
+            logits, _ = net.forward_to_exit(x[i : i + 1], k)
         probabilities = logits.softmax(1)[0]
         torch.testing.assert_close(result.probabilities[i], probabilities, rtol=1e-4, atol=1e-6)
         assert int(result.macs[i]) == costs[k]

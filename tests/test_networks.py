@@ -6,6 +6,7 @@ from gnuradio.eeamc.networks import (
     PRESETS,
     build_network,
     count_parameters,
+    fold_batchnorm,
     resolve_exits,
 )
 
@@ -37,6 +38,36 @@ def test_resuming_from_the_saved_tensor_equals_the_full_pass():
     _, saved = net.forward_to_exit(x, 0)
     resumed, _ = net.forward_to_exit(saved, 1, resume_from=1)
     torch.testing.assert_close(resumed, net(x)[-1])
+
+
+def trained_looking(arch: str) -> torch.nn.Module:
+    """A network whose BatchNorm layers hold running statistics and affine parameters far from their
+    initial values, as after training (folding the initial identity BatchNorm would prove nothing)."""
+    torch.manual_seed(5)
+    net = build_network(arch)
+    for layer in net.modules():
+        if isinstance(layer, torch.nn.BatchNorm1d):
+            layer.running_mean.uniform_(-0.5, 0.5)
+            layer.running_var.uniform_(0.2, 3.0)
+            torch.nn.init.uniform_(layer.weight, 0.5, 2.0)
+            torch.nn.init.uniform_(layer.bias, -0.3, 0.3)
+    return net.train()
+
+
+@pytest.mark.parametrize("arch", ["baseline", "v1", "conv1,conv3,conv5"])
+def test_folding_batchnorm_keeps_the_outputs_and_leaves_the_network_alone(arch):
+    net = trained_looking(arch)
+    before = {key: value.clone() for key, value in net.state_dict().items()}
+    folded = fold_batchnorm(net)
+    assert not any(isinstance(layer, torch.nn.BatchNorm1d) for layer in folded.modules())
+    assert not folded.training and net.training  # the original stays trainable, in its own mode
+    assert all(torch.equal(before[key], value) for key, value in net.state_dict().items())
+    x = torch.randn(8, 2, 128) * 3
+    with torch.no_grad():
+        expected = net.eval()(x)
+        for ours, theirs in zip(folded(x), expected):
+            torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
+    assert folded.macs_per_exit() == net.macs_per_exit()
 
 
 def test_three_exit_cascade_is_one_configuration_away():

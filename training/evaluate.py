@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10, resolve_device
 from gnuradio.eeamc.model_file import Model, load_model
-from gnuradio.eeamc.networks import EarlyExitNet
+from gnuradio.eeamc.networks import EarlyExitNet, fold_batchnorm
 from gnuradio.eeamc.windows import normalize
 from tqdm import tqdm
 
@@ -102,25 +102,21 @@ def exit_outputs(
     batch_size: int = 1024,
 ) -> ExitOutputs:
     """Run every exit of the network on every window of ``dataset`` (eval mode, batched)."""
-    net = as_net(model)
-    check_windows(net, dataset)
-    target = resolve_device(device)
-    was_training, home = net.training, next(net.parameters()).device
-    net.to(target).eval()
+    check_windows(as_net(model), dataset)
+    # The same folded copy EarlyExitEngine runs, so that outcomes derived from these match it exactly.
+    net = fold_batchnorm(as_net(model)).to(resolve_device(device))
+    target = next(net.parameters()).device
     count = len(dataset)
     predictions = np.empty((net.num_exits, count), dtype=np.int64)
     entropies = np.empty((net.num_exits, count), dtype=np.float32)
-    try:
-        for start in tqdm(range(0, count, batch_size), desc="all exits", unit="batch", leave=False):
-            stop = min(start + batch_size, count)
-            x = model_windows(dataset.x[start:stop], normalization_of(model)).to(target)
-            for k, logits in enumerate(net(x)):
-                # The same softmax -> max -> entropy as EarlyExitEngine.classify, so outcomes match it.
-                p = torch.softmax(logits, dim=1)
-                predictions[k, start:stop] = p.max(dim=1).indices.cpu().numpy()
-                entropies[k, start:stop] = entropy_log10(p).float().cpu().numpy()
-    finally:
-        net.to(home).train(was_training)  # leave the caller's network as it was
+    for start in tqdm(range(0, count, batch_size), desc="all exits", unit="batch", leave=False):
+        stop = min(start + batch_size, count)
+        x = model_windows(dataset.x[start:stop], normalization_of(model)).to(target)
+        for k, logits in enumerate(net(x)):
+            # The same softmax -> max -> entropy as EarlyExitEngine.classify, so outcomes match it.
+            p = torch.softmax(logits, dim=1)
+            predictions[k, start:stop] = p.max(dim=1).indices.cpu().numpy()
+            entropies[k, start:stop] = entropy_log10(p).float().cpu().numpy()
     return ExitOutputs(
         predictions,
         entropies,

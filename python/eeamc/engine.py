@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .networks import EarlyExitNet
+from .networks import EarlyExitNet, fold_batchnorm
 
 
 @dataclass
@@ -63,7 +63,9 @@ class EarlyExitEngine:
     """Classifies batches of windows [B, 2, L] with early exits.
 
     ``thresholds`` holds one entropy threshold per early exit; a threshold of 0 switches that exit off
-    (even for a window whose entropy is exactly 0), so all zeros is the plain backbone.
+    (even for a window whose entropy is exactly 0), so all zeros is the plain backbone. The engine runs
+    its own copy of ``net`` with BatchNorm folded into the convolutions (``fold_batchnorm``): later
+    changes to ``net`` do not reach it.
     """
 
     def __init__(
@@ -73,7 +75,7 @@ class EarlyExitEngine:
         device: str | torch.device = "auto",
     ) -> None:
         self.device = resolve_device(device)
-        self.net = net.to(self.device).eval()
+        self.net = fold_batchnorm(net).to(self.device)
         self.thresholds = [0.0] * (net.num_exits - 1)
         self.set_thresholds(0.0 if thresholds is None else thresholds)
 
