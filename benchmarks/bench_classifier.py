@@ -27,6 +27,7 @@ says which.
 from __future__ import annotations
 
 import argparse
+import copy
 import cProfile
 import datetime
 import importlib
@@ -367,17 +368,25 @@ def bench_engine(args: argparse.Namespace, model: Any, sets: list[WindowSet]) ->
     engine = eeamc.EarlyExitEngine(model.net, 0.0, args.device)
     results = []
     for data in sets:
-        windows = torch.from_numpy(data.windows)
         for mode in modes(model, args.threshold):
             engine.set_thresholds(mode.threshold)
-            row = {"data": data.name, "mode": mode.name, **exit_statistics(engine, data), "rates": []}
-            for batch in args.batches:
-                if batch > len(windows):
-                    continue
-                row["rates"].append(engine_rate(engine, windows, batch, args.seconds, args.repeats))
-            results.append(row)
-            print_engine_row(row)
+            results.append(engine_row(args, engine, data, mode.name))
+    # What folding BatchNorm into the convolutions saves: the same engine running the network as trained.
+    unfolded = eeamc.EarlyExitEngine(model.net, 0.0, args.device)
+    unfolded.net = copy.deepcopy(model.net).eval().to(unfolded.device)
+    results.append(engine_row(args, unfolded, sets[0], "exits off, BatchNorm unfolded"))
     return results
+
+
+def engine_row(args: argparse.Namespace, engine: Any, data: WindowSet, mode: str) -> dict[str, Any]:
+    """Exit statistics and windows/s at each batch size of one engine on one set, printed."""
+    windows = torch.from_numpy(data.windows)
+    row = {"data": data.name, "mode": mode, **exit_statistics(engine, data), "rates": []}
+    for batch in args.batches:
+        if batch <= len(windows):
+            row["rates"].append(engine_rate(engine, windows, batch, args.seconds, args.repeats))
+    print_engine_row(row)
+    return row
 
 
 # ---- flowgraph -----------------------------------------------------------------------------------------
@@ -579,7 +588,7 @@ def print_engine_row(row: dict[str, Any]) -> None:
     accuracy = f"{100 * row['accuracy']:.1f}%" if row["accuracy"] is not None else "n/a"
     rates = "  ".join(f"b{r['batch']}: {r['windows_per_s']:>9,.0f}" for r in row["rates"])
     print(
-        f"  {row['data']:18s} {row['mode']:26s} exits {shares:16s} MACs/win {row['mean_macs'] / 1e6:5.3f}M "
+        f"  {row['data']:18s} {row['mode']:30s} exits {shares:16s} MACs/win {row['mean_macs'] / 1e6:5.3f}M "
         f"acc {accuracy:6s} | windows/s {rates}"
     )
 
