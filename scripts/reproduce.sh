@@ -27,12 +27,16 @@ THRESHOLDS=(cal 0.35 0.6 0.05)
 # The training recipe (why it is not the authors' 50 epochs at lr 1e-4: see the report).
 TRAIN_ARGS=(--lr 2e-3 --lr-schedule onecycle --threads 1)
 EPOCHS=10
+# Networks trained at the same time, one torch thread each: two side by side on two cores take about as
+# long per epoch as one alone, so the default is one job per core, at most two (each holds the training
+# set in memory, about 1 GB).
+JOBS=$(($(nproc) >= 2 ? 2 : 1))
 EVAL_ARGS=(--split test)
 EVAL_THREADS=1
 
 usage() {
     cat <<EOF
-usage: scripts/reproduce.sh [--quick] [--archs "NAMES"] [--no-train | --train-only] [--ship ARCH] [--eval-threads N]
+usage: scripts/reproduce.sh [--quick] [--archs "NAMES"] [--no-train | --train-only] [--jobs N] [--ship ARCH] [--eval-threads N]
 
 Regenerates the dataset, trains the baseline and the early-exit networks V0..V3 (and, beyond the paper,
 V1 with the joint scheme, v1_joint, and a cascade with V1's and V3's exits, v1_v3), evaluates them at the
@@ -46,6 +50,8 @@ Steps already done are skipped; an interrupted training resumes.
   --no-train        train nothing: evaluate and report the models that exist
   --train-only      train, then stop: no evaluation, no report (e.g. to train in the background now and
                     evaluate later on an idle machine, where the timings are clean)
+  --jobs N          networks trained at the same time, one torch thread each (default: $JOBS); with
+                    more than one, each training's output goes to runs/<name>.train.out
   --ship ARCH       ship this network as models/eeamc_rml22.pt whatever the choice rule says (e.g. while
                     other networks are still training); the report says it was chosen by hand
   --eval-threads N  torch CPU threads for evaluation and its timings (default: $EVAL_THREADS)
@@ -114,6 +120,11 @@ while [ $# -gt 0 ]; do
         EVAL_THREADS="$2"
         shift
         ;;
+    --jobs)
+        [ $# -ge 2 ] || die "--jobs needs a number"
+        JOBS="$2"
+        shift
+        ;;
     -h | --help)
         usage
         exit 0
@@ -130,6 +141,7 @@ for arch in $ARCHS; do
 done
 [ "$TRAIN" -eq 1 ] || [ "$EVALUATE" -eq 1 ] || die "--no-train and --train-only together leave nothing to do"
 [[ "$EVAL_THREADS" =~ ^[1-9][0-9]*$ ]] || die "--eval-threads must be a positive whole number, got '$EVAL_THREADS'"
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive whole number, got '$JOBS'"
 [ -x "$PYTHON" ] || die "$PYTHON not found: run 'make setup' (scripts/setup.sh) first"
 
 if [ "$QUICK" -eq 1 ]; then
@@ -140,6 +152,7 @@ if [ "$QUICK" -eq 1 ]; then
     LOGS=runs/quick/training
     EVALS=runs/quick/eval
     REPORT=runs/quick
+    OUTPUTS=runs/quick
     EPOCHS=2
     # Batches of 100: two epochs of a small set in batches of 500 are too few steps to learn anything.
     TRAIN_ARGS+=(--batch-size 100)
@@ -153,6 +166,7 @@ else
     LOGS=reports/training
     EVALS=reports/eval
     REPORT=reports
+    OUTPUTS=runs
     REPORT_ARGS=(--ship-to models/eeamc_rml22.pt ${SHIP_ARCH:+--ship-arch "$SHIP_ARCH"})
 fi
 EVAL_ARGS+=(--threads "$EVAL_THREADS")
@@ -238,10 +252,35 @@ evaluate_all() {
     done
 }
 
+# Trains every network, up to JOBS at a time; stops at the first that fails (the others finish first).
+train_all() {
+    local arch running=0 failed=0
+    if [ "$JOBS" -eq 1 ]; then
+        for arch in $ARCHS; do
+            train_network "$arch"
+        done
+        return
+    fi
+    mkdir -p "$OUTPUTS"
+    for arch in $ARCHS; do
+        say "train $arch in the background (output: $OUTPUTS/$arch.train.out)"
+        train_network "$arch" >"$OUTPUTS/$arch.train.out" 2>&1 &
+        running=$((running + 1))
+        if [ "$running" -ge "$JOBS" ]; then
+            wait -n || failed=1
+            running=$((running - 1))
+            [ "$failed" -eq 0 ] || break
+        fi
+    done
+    while [ "$running" -gt 0 ]; do
+        wait -n || failed=1
+        running=$((running - 1))
+    done
+    [ "$failed" -eq 0 ] || die "a training failed: see $OUTPUTS/*.train.out"
+}
+
 generate_dataset
-for arch in $ARCHS; do
-    train_network "$arch"
-done
+train_all
 if [ "$EVALUATE" -eq 0 ]; then
     say "--train-only: evaluation and report skipped; total run time: $(duration $SECONDS)"
     exit 0
