@@ -256,6 +256,12 @@ def test_reproduce_script_options():
     script = ROOT / "scripts" / "reproduce.sh"
     help_text = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
     assert "--quick" in help_text and "--archs" in help_text
-    for bad in (["--archs", "v9"], ["--bogus"], ["--eval-threads", "0"]):
+    for bad in (
+        ["--archs", "v9"],
+        ["--bogus"],
+        ["--eval-threads", "0"],
+        ["--jobs", "0"],
+        ["--no-train", "--train-only"],
+    ):
         result = subprocess.run([script, *bad], capture_output=True, text=True)
         assert result.returncode == 1 and "error:" in result.stderr, bad
