@@ -255,14 +255,12 @@ evaluate_all() {
 # Trains every network, up to JOBS at a time; stops at the first that fails (the others finish first).
 train_all() {
     local arch running=0 failed=0
-    if [ "$JOBS" -eq 1 ]; then
-        for arch in $ARCHS; do
-            train_network "$arch"
-        done
-        return
-    fi
     mkdir -p "$OUTPUTS"
     for arch in $ARCHS; do
+        if [ "$JOBS" -eq 1 ] || [ "$TRAIN" -eq 0 ] || [ -f "$MODELS/rml22_$arch.pt" ]; then
+            train_network "$arch" # in the foreground: it trains alone or only says why it is skipped
+            continue
+        fi
         say "train $arch in the background (output: $OUTPUTS/$arch.train.out)"
         train_network "$arch" >"$OUTPUTS/$arch.train.out" 2>&1 &
         running=$((running + 1))
