@@ -850,8 +850,9 @@ def comparison_section(networks: Mapping[str, Network]) -> str:
             "the published RML22). The baseline has no early exit: its numbers are the same at every "
             "threshold. Speed-up: time per window with the early exits off (the same backbone, i.e. the "
             "baseline network's computation) divided by the time with them on, both measured in the same "
-            "run through the early-exit engine; 'batched' in batches of the evaluation's batch size, 'batch "
-            "1' one window per call (the authors' loop). "
+            "run through the early-exit engine (BatchNorm folded into the convolutions, as the block runs "
+            "it); 'batched' in batches of the evaluation's `--timing-batch` (256 windows by default, the "
+            "block's default max_batch), 'batch 1' one window per call (the authors' loop). "
             f"The authors' timing: {AUTHORS['timing_text']}.",
             "",
             table(header, without_repeated_sources([row.render(networks) for row in comparison_rows()])),

@@ -412,3 +412,9 @@ def test_network_without_early_exits(data_file, tmp_path):
     assert metrics["timing"]["batched"]["speedup"] == 1.0  # one network, measured once
     assert metrics["macs_per_window"] == baseline.net.macs_per_exit()[-1]
     assert (out / "exit_share_vs_snr.png").is_file()
+
+
+def test_batched_timing_runs_in_the_timing_batch(any_model, dataset):
+    metrics = evaluate(any_model, dataset, 0.3, "cpu", timing_repeats=1, timing_windows=2, timing_batch=7)
+    assert metrics["timing"]["batched"]["batch_size"] == 7
+    assert metrics["timing"]["batched"]["windows"] == len(dataset)
