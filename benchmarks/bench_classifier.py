@@ -400,8 +400,8 @@ class GraphConfig:
     mode: str
     reporting: str  # "none (copy block)", "no reports", "tags", "tags+messages"
     threshold: float | list[float] | None = None
-    #: Windows the classifier's input buffer holds (head.set_min_output_buffer); 0 = GNU Radio's default
-    #: (64 KiB: 64 windows of complex64; work() then typically sees 16-32 windows a call).
+    #: Windows the classifier's input buffer holds (head.set_min_output_buffer); 0 = what GNU Radio
+    #: allocates (at least 2 x max_batch windows: the classifier's history asks for that).
     input_buffer_windows: int = 0
     result: dict[str, Any] = field(default_factory=dict)
 

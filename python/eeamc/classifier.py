@@ -81,7 +81,8 @@ class classifier(gr.sync_block):
         report: "all" (every window), "change" (a window whose class differs from the previous one) or
             "every_n" (every ``report_every``-th window).
         report_every: N for ``report="every_n"``.
-        max_batch: most windows per engine call; also sizes the output buffer so work() sees batches.
+        max_batch: most windows per engine call; also sizes the buffers around the block so that work()
+            sees up to that many windows a call.
     """
 
     def __init__(
@@ -107,6 +108,11 @@ class classifier(gr.sync_block):
 
         self.set_output_multiple(self.window_length)
         self.set_min_output_buffer(self.window_length * self.max_batch)
+        # GNU Radio sizes the buffer in front of a block to at least twice its history, and the default
+        # one holds only 64 windows, so work() would see about 24 windows a call. A history of max_batch
+        # windows (never read: work() skips it) lets it see up to max_batch; the engine runs batches of
+        # that size several times faster per window.
+        self.set_history(self.window_length * self.max_batch)
         self.message_port_register_out(PORT)
 
         # PMTs are immutable, so the per-window values that come from a small set are made once.
@@ -156,7 +162,7 @@ class classifier(gr.sync_block):
     # ---- streaming ------------------------------------------------------------------------------------
 
     def work(self, input_items, output_items):
-        samples = input_items[0]
+        samples = input_items[0][self.history() - 1 :]  # the history only enlarges the input buffer
         count = len(output_items[0]) - len(output_items[0]) % self.window_length
         output_items[0][:count] = samples[:count]
         if count == 0:
