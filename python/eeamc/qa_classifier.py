@@ -83,6 +83,20 @@ class qa_classifier(gr_unittest.TestCase):
         _, sink, _ = self.run_graph(samples)
         np.testing.assert_array_equal(np.array(sink.data(), dtype=np.complex64), samples)
 
+    def test_work_sees_batches_larger_than_the_default_buffer(self):
+        # GNU Radio's default buffer holds 64 windows of 128 complex samples; the block's history makes
+        # the buffer in front of it hold 2 x max_batch windows, so a fast source fills larger calls.
+        tb = gr.top_block()
+        source = blocks.vector_source_c(noise(2000).tolist(), False)
+        block = eeamc.classifier(model=self.model_path, device="cpu", max_batch=256)
+        batches = []
+        classify = block._classify
+        block._classify = lambda windows: batches.append(len(windows)) or classify(windows)
+        tb.connect(source, block, blocks.null_sink(gr.sizeof_gr_complex))
+        tb.run()
+        self.assertEqual(sum(batches), 2000)
+        self.assertGreater(max(batches), 64)
+
     def test_one_tag_per_window_start(self):
         samples = noise(30)
         _, sink, _ = self.run_graph(samples)
