@@ -46,6 +46,8 @@ PAPER_ARCHS = ("baseline", "v0", "v1", "v2", "v3")
 #: Beyond the paper: V1 trained with the joint scheme, and a cascade with V1's and V3's early exits.
 EXTRA_ARCHS = ("v1_joint", "v1_v3")
 ARCHS = PAPER_ARCHS + EXTRA_ARCHS
+#: The networks the "beyond the paper" figure and table compare: V1 as the paper trains it and its variants.
+BEYOND_ARCHS = ("baseline", "v1", *EXTRA_ARCHS)
 EARLY_EXIT_ARCHS = ARCHS[1:]
 LABELS = {
     "baseline": "baseline",
@@ -353,7 +355,7 @@ def make_figures(networks: Mapping[str, Network], figures: Path) -> dict[str, Pa
             figures / "fig6_T06_T005.png",
         )
     runs, labels = comparable(networks, "cal", BEYOND_ARCHS)
-    if any(label in (LABELS[a] for a in EXTRA_ARCHS) for label in labels):
+    if any(networks[arch].at("cal") is not None for arch in EXTRA_ARCHS):
         made["beyond"] = plots.figure4(
             runs,
             labels,
@@ -361,10 +363,6 @@ def make_figures(networks: Mapping[str, Network], figures: Path) -> dict[str, Pa
             title="Beyond the paper: V1 trained jointly, and two early exits (calibrated thresholds)",
         )
     return made
-
-
-#: The networks the "beyond the paper" figure and table compare: V1 as the paper trains it and its variants.
-BEYOND_ARCHS = ("baseline", "v1", *EXTRA_ARCHS)
 
 
 # ---------------------------------------------------------------------------------------------------

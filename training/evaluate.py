@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10, resolve_device
+from gnuradio.eeamc.engine import DEFAULT_MAX_BATCH, EarlyExitEngine, entropy_log10, resolve_device
 from gnuradio.eeamc.model_file import Model, load_model
 from gnuradio.eeamc.networks import EarlyExitNet, fold_batchnorm
 from gnuradio.eeamc.windows import normalize
@@ -102,10 +102,11 @@ def exit_outputs(
     batch_size: int = 1024,
 ) -> ExitOutputs:
     """Run every exit of the network on every window of ``dataset`` (eval mode, batched)."""
-    check_windows(as_net(model), dataset)
+    net = as_net(model)
+    check_windows(net, dataset)
+    target = resolve_device(device)
     # The same folded copy EarlyExitEngine runs, so that outcomes derived from these match it exactly.
-    net = fold_batchnorm(as_net(model)).to(resolve_device(device))
-    target = next(net.parameters()).device
+    net = fold_batchnorm(net).to(target)
     count = len(dataset)
     predictions = np.empty((net.num_exits, count), dtype=np.int64)
     entropies = np.empty((net.num_exits, count), dtype=np.float32)
@@ -481,7 +482,7 @@ def dataset_summary(dataset: Dataset, path: str) -> dict[str, Any]:
 
 #: Batched timings run in batches of the block's default max_batch: what the block does. Larger batches
 #: are no faster per window on a CPU (at 1024 the activations outgrow the caches and the timings scatter).
-TIMING_BATCH = 256
+TIMING_BATCH = DEFAULT_MAX_BATCH
 
 
 def evaluate(

@@ -17,7 +17,7 @@ import pmt
 import torch
 from gnuradio import gr
 
-from .engine import Classification, EarlyExitEngine
+from .engine import DEFAULT_MAX_BATCH, Classification, EarlyExitEngine
 from .model_file import load_model
 from .windows import frame, normalize, valid_windows
 
@@ -92,7 +92,7 @@ class classifier(gr.sync_block):
         threshold: float | Sequence[float] | None = -1,
         report: str = "all",
         report_every: int = 1,
-        max_batch: int = 256,
+        max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
         gr.sync_block.__init__(self, name="eeamc_classifier", in_sig=[np.complex64], out_sig=[np.complex64])
         self.model = load_model(model)

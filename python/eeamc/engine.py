@@ -16,6 +16,10 @@ import torch
 
 from .networks import EarlyExitNet, fold_batchnorm
 
+#: Windows per classify() call the block uses unless told otherwise (its max_batch); evaluation times
+#: batches of this size.
+DEFAULT_MAX_BATCH = 256
+
 
 @dataclass
 class Classification:

@@ -260,7 +260,7 @@ def fold_batchnorm(net: EarlyExitNet) -> EarlyExitNet:
     """
     folded = copy.deepcopy(net).eval()
     for unit in folded.modules():
-        if isinstance(unit, nn.Sequential) and len(unit) >= 2:
+        if isinstance(unit, nn.Sequential):
             for i in range(len(unit) - 1):
                 if isinstance(unit[i], nn.Conv1d) and isinstance(unit[i + 1], nn.BatchNorm1d):
                     unit[i] = fuse_conv_bn_eval(unit[i], unit[i + 1])
