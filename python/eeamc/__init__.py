@@ -27,6 +27,12 @@ except ImportError as _error:  # GNU Radio missing: the PyTorch parts stay usabl
     if _error.name not in ("gnuradio.gr", "pmt"):
         raise
 
+try:
+    from .qtgui_sink import qtgui_sink
+except ImportError as _error:  # PyQt5 (or GNU Radio) missing: everything else stays usable
+    if not (_error.name or "").startswith(("PyQt5", "gnuradio", "pmt")):
+        raise
+
 __all__ = [
     "PRESETS",
     "RML22_CLASSES",
@@ -41,6 +47,7 @@ __all__ = [
     "count_parameters",
     "default_model_path",
     "load_model",
+    "qtgui_sink",
     "resolve_device",
     "save_model",
 ]
