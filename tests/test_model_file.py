@@ -1,8 +1,17 @@
 """The model file: a round trip, and one clear error for every way a file can be wrong."""
 
+import dataclasses
+
 import pytest
 import torch
-from gnuradio.eeamc.model_file import Model, ModelFileError, load_model, save_model
+from gnuradio.eeamc.contract import RML22_CONTRACT, RML22_SAMPLE_RATE, SignalContract, rrc_contract
+from gnuradio.eeamc.model_file import (
+    CONTRACT_ASSUMED_NOTE,
+    Model,
+    ModelFileError,
+    load_model,
+    save_model,
+)
 from gnuradio.eeamc.networks import RML22_CLASSES, build_network
 
 CLASSES = list(RML22_CLASSES)
@@ -82,6 +91,13 @@ def rewrite(tmp_path, change) -> str:
         (lambda p: p.update(thresholds=[-1.0]), "invalid thresholds"),
         (lambda p: p.update(version=99), "version 99"),
         (lambda p: p.pop("state_dict"), "lacks its state_dict"),
+        (lambda p: p["config"].update(contract=[29998.5, 2]), "input contract .* expected a dict"),
+        (lambda p: p["config"]["contract"].pop("rolloff"), "input contract .* lacks rolloff"),
+        (lambda p: p["config"]["contract"].update(sample_rate="30k"), "sample_rate: not a finite number"),
+        (lambda p: p["config"]["contract"].update(sample_rate=float("nan")), "sample_rate: not a finite"),
+        (lambda p: p["config"]["contract"].update(samples_per_symbol=0.0), "must be > 0"),
+        (lambda p: p["config"]["contract"].update(max_carrier_offset=-5.0), "offset must be >= 0"),
+        (lambda p: p["config"]["contract"].update(occupied_bandwidth=1e6), "exceeds the sample rate"),
     ],
 )
 def test_mismatched_files(tmp_path, change, message):
@@ -90,7 +106,47 @@ def test_mismatched_files(tmp_path, change, message):
     assert "bad.pt" in str(error.value)
 
 
+def test_contract_round_trip(tmp_path):
+    model = make_model()
+    assert model.signal == RML22_CONTRACT  # the default: every model so far was trained on RML22
+    model.signal = rrc_contract(250e3, 4.0, 0.25, 1500.0)
+    save_model(model, tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.signal == model.signal and loaded.signal.occupied_bandwidth == pytest.approx(78125.0)
+    assert "contract_note" not in loaded.provenance
+    assert torch.load(tmp_path / "m.pt", weights_only=True)["config"]["contract"] == model.signal.to_dict()
+
+
+def test_file_written_before_the_contract_loads_with_rml22s_values(tmp_path):
+    loaded = load_model(rewrite(tmp_path, lambda p: p["config"].pop("contract")))
+    assert loaded.signal == RML22_CONTRACT
+    assert loaded.signal.sample_rate == pytest.approx(29998.5, abs=0.01)
+    assert loaded.provenance["contract_note"] == CONTRACT_ASSUMED_NOTE
+    assert loaded.provenance["dataset"] == "test.h5"  # the rest of the provenance is kept
+
+
+def test_contract_summary_presents_signal_window_and_normalisation():
+    summary = make_model().contract_summary()
+    assert summary["sample_rate"] == RML22_SAMPLE_RATE and summary["samples_per_symbol"] == 2
+    assert summary["symbol_rate"] == pytest.approx(RML22_SAMPLE_RATE / 2)
+    assert summary["rolloff"] == 0.35 and summary["max_carrier_offset"] == 500
+    assert summary["occupied_bandwidth"] == pytest.approx(1.35 * RML22_SAMPLE_RATE / 2)
+    assert summary["window_length"] == 128 and summary["normalization"] == "l1"
+    assert summary["window_seconds"] == pytest.approx(128 / 29998.5)
+
+
+def test_a_contract_is_checked_when_made():
+    with pytest.raises(ValueError, match="exceeds the sample rate"):
+        dataclasses.replace(RML22_CONTRACT, occupied_bandwidth=40e3)
+    with pytest.raises(ValueError, match="not a finite number"):
+        SignalContract(True, 2.0, 0.35, 20e3, 500.0)
+
+
 def test_save_refuses_an_inconsistent_model(tmp_path):
     with pytest.raises(ModelFileError, match="threshold"):
         save_model(make_model(thresholds=()), tmp_path / "m.pt")
     assert not (tmp_path / "m.pt").exists()
+    model = make_model()
+    model.signal = RML22_CONTRACT.to_dict()
+    with pytest.raises(ModelFileError, match="SignalContract is expected"):
+        save_model(model, tmp_path / "m.pt")

@@ -3,7 +3,8 @@
 Samples pass through unchanged. Each ``work()`` call frames all its complete windows (the output
 multiple is the window length, so windows never straddle calls), normalises them as the model was
 trained, classifies them in one batched early-exit engine call, and reports each window as a stream
-tag on its first sample and as a message on the ``classification`` port.
+tag on its first sample and as a message on the ``classification`` port. A stream whose stated rate
+(``samp_rate``, or else an upstream ``rx_rate`` tag) is not the model's gets one warning in the log.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pmt
 import torch
 from gnuradio import gr
 
+from .contract import rates_match
 from .engine import DEFAULT_MAX_BATCH, Classification, EarlyExitEngine
 from .model_file import load_model
 from .windows import frame, normalize, valid_windows
@@ -26,6 +28,8 @@ PORT = pmt.intern("classification")
 REPORT_MODES = ("all", "change", "every_n")
 #: Upstream tags whose latest value each message carries (as USRP / RTL-SDR sources emit them).
 METADATA_KEYS = ("rx_freq", "rx_time")
+#: The sample rate a radio source states (UHD and gr-osmosdr sources tag it; a double, S/s).
+RX_RATE = pmt.intern("rx_rate")
 UNCLASSIFIABLE = -1
 
 _KEYS = {
@@ -83,6 +87,9 @@ class classifier(gr.sync_block):
         report_every: N for ``report="every_n"``.
         max_batch: most windows per engine call; also sizes the buffers around the block so that work()
             sees up to that many windows a call.
+        samp_rate: the input's sample rate in S/s, checked against the model's contract; 0 = not stated,
+            in which case upstream ``rx_rate`` tags are checked instead (a stated rate wins: a tag is
+            stale after any resampler). A mismatch is logged once; classification carries on.
     """
 
     def __init__(
@@ -93,6 +100,7 @@ class classifier(gr.sync_block):
         report: str = "all",
         report_every: int = 1,
         max_batch: int = DEFAULT_MAX_BATCH,
+        samp_rate: float = 0,
     ) -> None:
         gr.sync_block.__init__(self, name="eeamc_classifier", in_sig=[np.complex64], out_sig=[np.complex64])
         self.model = load_model(model)
@@ -133,6 +141,7 @@ class classifier(gr.sync_block):
         self._previous_class: int | None = None
         self._metadata: dict[str, tuple[int, pmt.pmt_base]] = {}
         self._unclassifiable_count = 0
+        self._check_rate_stated(samp_rate)
 
     # ---- runtime settings (GRC callbacks) ------------------------------------------------------------
 
@@ -176,6 +185,8 @@ class classifier(gr.sync_block):
         row_of = (np.cumsum(valid) - 1).tolist()
         is_valid = valid.tolist()
         metadata_tags = self._metadata_tags(count)
+        if self._watch_rx_rate:
+            self._check_rx_rate(count)
         # Messages nobody receives (port not connected) are not built: a third of the reporting cost.
         self._publishing = pmt.length(self.message_subscribers(PORT)) > 0
         for index in range(len(windows)):
@@ -217,6 +228,36 @@ class classifier(gr.sync_block):
             for tag in self.get_tags_in_range(0, start, start + count, pmt.intern(key))
         ]
         return sorted(tags, key=lambda tag: tag.offset)
+
+    def _check_rate_stated(self, samp_rate: float) -> None:
+        if not np.isfinite(samp_rate) or samp_rate < 0:
+            raise ValueError(f"samp_rate must be >= 0 S/s (0 = not stated), got {samp_rate}")
+        self.samp_rate = float(samp_rate)
+        # Tags are read only while no rate is stated and nothing has been logged yet.
+        self._watch_rx_rate = self.samp_rate == 0
+        if self.samp_rate:
+            self._check_rate(self.samp_rate, "the samp_rate parameter")
+
+    def _check_rx_rate(self, count: int) -> None:
+        start = self.nitems_read(0)
+        for tag in self.get_tags_in_range(0, start, start + count, RX_RATE):
+            if pmt.is_real(tag.value) or pmt.is_integer(tag.value):
+                if self._check_rate(pmt.to_double(tag.value), f"an rx_rate tag at sample {tag.offset}"):
+                    return
+
+    def _check_rate(self, rate: float, source: str) -> bool:
+        """Log once if ``rate`` is not the model's; True if it was not."""
+        contract = self.model.signal
+        if rates_match(rate, contract.sample_rate):
+            return False
+        self._watch_rx_rate = False
+        self.logger.warn(
+            f"input rate {rate:,.1f} S/s ({source}) is not the model's: {self.model.path} expects "
+            f"{contract.describe()}; at another rate its answers mean little. Feed a radio's "
+            "samples to eeamc.channel_classifier (one signal) or eeamc.scanner (a whole band), which "
+            "bring them to the model's contract. Classifying on (logged once)."
+        )
+        return True
 
     def _absorb_metadata(self, tags: list[gr.tag_t], offset: int) -> None:
         """Remember the latest rx_freq / rx_time tagged at or before ``offset``."""

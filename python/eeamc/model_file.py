@@ -6,10 +6,17 @@ is ever executed):
     format        "gr-eeamc-model"
     version       1
     config        {"exits": [...], "num_classes": int, "input_length": int,
-                   "classes": [...], "normalization": "l1" | "l2" | "none"}
+                   "classes": [...], "normalization": "l1" | "l2" | "none",
+                   "contract": {"sample_rate": S/s, "samples_per_symbol", "rolloff",
+                                "occupied_bandwidth": Hz, "max_carrier_offset": Hz}}
     thresholds    [float per early exit], entropy (log10) thresholds calibrated for the model
     provenance    {dataset, seed, epochs, metrics, ...}: how the file was made
     state_dict    the network's weights
+
+The input contract is the window length and normalisation (config input_length / normalization) plus
+the signal the network was trained on (config contract: see contract.py); ``Model.contract_summary()``
+presents the three together. ``contract`` was added to version 1 without a version change: a file
+without it (written before it existed) loads with RML22's values and a note in its provenance.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 
 import torch
 
+from .contract import RML22_CONTRACT, SignalContract
 from .networks import EarlyExitNet, resolve_exits
 from .windows import NORMALIZATIONS
 
@@ -31,6 +39,9 @@ VERSION = 1
 
 #: File name of the model the block uses when none is given.
 DEFAULT_MODEL_NAME = "eeamc_rml22.pt"
+
+#: provenance["contract_note"] of a file loaded without a contract entry.
+CONTRACT_ASSUMED_NOTE = "this file predates the input contract: RML22's values assumed"
 
 
 class ModelFileError(ValueError):
@@ -44,7 +55,11 @@ class ModelFileError(ValueError):
 
 @dataclass
 class Model:
-    """A loaded model: the network (in eval mode) and what it needs to be used correctly."""
+    """A loaded model: the network (in eval mode) and what it needs to be used correctly.
+
+    ``signal`` is what the network's input must look like besides its window length and normalisation
+    (sample rate, samples per symbol, bandwidth, carrier offsets); see ``contract_summary()``.
+    """
 
     net: EarlyExitNet
     classes: list[str]
@@ -52,10 +67,22 @@ class Model:
     thresholds: list[float] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    signal: SignalContract = RML22_CONTRACT
 
     @property
     def input_length(self) -> int:
         return self.net.input_length
+
+    def contract_summary(self) -> dict[str, Any]:
+        """The whole input contract in one dict: the signal's facts, the symbol rate they imply, the
+        window length (samples and seconds) and the normalisation."""
+        return {
+            **self.signal.to_dict(),
+            "symbol_rate": self.signal.symbol_rate,
+            "window_length": self.input_length,
+            "window_seconds": self.input_length / self.signal.sample_rate,
+            "normalization": self.normalization,
+        }
 
     def config(self) -> dict[str, Any]:
         return {
@@ -64,6 +91,7 @@ class Model:
             "input_length": self.net.input_length,
             "classes": list(self.classes),
             "normalization": self.normalization,
+            "contract": self.signal.to_dict(),
         }
 
 
@@ -116,16 +144,34 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
         raise ModelFileError(
             path, f"weights do not match the configured network (exits {config['exits']}): {error}"
         ) from error
+    provenance = dict(payload.get("provenance", {}))
     model = Model(
         net=net.eval(),
         classes=list(config.get("classes", [])),
         normalization=config.get("normalization", "l1"),
         thresholds=[float(t) for t in payload.get("thresholds", [])],
-        provenance=dict(payload.get("provenance", {})),
+        provenance=provenance,
         path=str(path),
+        signal=read_contract(path, config, provenance),
     )
     check_model(model, path)
     return model
+
+
+def read_contract(path: Path, config: dict[str, Any], provenance: dict[str, Any]) -> SignalContract:
+    """The file's input contract; RML22's, noted in ``provenance``, for a file written before it existed."""
+    if "contract" not in config:
+        provenance.setdefault("contract_note", CONTRACT_ASSUMED_NOTE)
+        return RML22_CONTRACT
+    try:
+        return SignalContract.from_dict(config["contract"])
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(
+            path,
+            f"input contract (config 'contract') is not valid: {error}; write the file with "
+            "gnuradio.eeamc.save_model and a SignalContract as Model.signal (or drop the entry to "
+            "assume RML22's values)",
+        ) from error
 
 
 def read_payload(path: Path) -> dict[str, Any]:
@@ -169,6 +215,8 @@ def check_model(model: Model, path: str | os.PathLike) -> None:
         )
     if any(not math.isfinite(t) or t < 0 for t in model.thresholds):
         raise ModelFileError(path, f"has invalid thresholds {model.thresholds} (finite, >= 0 expected)")
+    if not isinstance(model.signal, SignalContract):
+        raise ModelFileError(path, f"has input contract {model.signal!r}; a SignalContract is expected")
     resolve_exits(list(net.exit_points))
 
 

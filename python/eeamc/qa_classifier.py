@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """QA for eeamc.classifier: real flowgraphs, vector source -> classifier -> vector sink + message debug."""
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 
 import numpy as np
 import pmt
 import torch
 from gnuradio import blocks, eeamc, gr, gr_unittest
+from gnuradio.eeamc.contract import RML22_SAMPLE_RATE
 from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10
 from gnuradio.eeamc.windows import frame, normalize
 
@@ -36,6 +40,34 @@ def noise(windows: int, seed: int = 1) -> np.ndarray:
     return ((rng.standard_normal(windows * L) + 1j * rng.standard_normal(windows * L)) * scale).astype(
         np.complex64
     )
+
+
+#: A flowgraph run in a child process, whose output carries GNU Radio's log (spdlog writes to the
+#: process's stdout, out of Python's reach in-process). argv: the folder holding this eeamc package, a
+#: JSON spec. Prints a RESULT line: the reported classes and how many work() calls classified windows.
+RATE_CHECK_CHILD = """
+import json, sys
+import gnuradio
+gnuradio.__path__.insert(0, sys.argv[1])  # the same eeamc package as the parent test
+import numpy as np, pmt
+from gnuradio import blocks, eeamc, gr
+spec = json.loads(sys.argv[2])
+tags = [gr.tag_utils.python_to_tag((offset, pmt.intern("rx_rate"), pmt.from_double(rate)))
+        for offset, rate in spec["rx_rate_tags"]]
+tb = gr.top_block()
+source = blocks.vector_source_c(np.load(spec["samples"]).tolist(), False, 1, tags)
+block = eeamc.classifier(model=spec["model"], device="cpu", samp_rate=spec["samp_rate"])
+block.set_max_noutput_items(spec["chunk"])
+calls = []
+classify = block._classify
+block._classify = lambda windows: calls.append(len(windows)) or classify(windows)
+debug = blocks.message_debug()
+tb.connect(source, block, blocks.null_sink(gr.sizeof_gr_complex))
+tb.msg_connect(block, "classification", debug, "store")
+tb.run()
+classes = [pmt.to_python(debug.get_message(i))["class"] for i in range(debug.num_messages())]
+print("RESULT", json.dumps({"classes": classes, "work_calls": len(calls)}), flush=True)
+"""
 
 
 def tags_named(sink: blocks.vector_sink_c, key: str) -> list:
@@ -201,6 +233,56 @@ class qa_classifier(gr_unittest.TestCase):
         block.set_threshold(-1)
         self.assertEqual(block.threshold(), self.model.thresholds)
 
+    def run_rate_check(self, samples, samp_rate=0.0, rx_rate_tags=()):
+        """Run the classifier in a child process, one window per work() call; (its warnings, result)."""
+        path = os.path.join(self.tmp.name, "rate_check.npy")
+        np.save(path, samples)
+        spec = dict(
+            samples=path, model=self.model_path, samp_rate=samp_rate, rx_rate_tags=list(rx_rate_tags), chunk=L
+        )
+        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(eeamc.__file__)))
+        child = subprocess.run(
+            [sys.executable, "-c", RATE_CHECK_CHILD, package_parent, json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env=dict(os.environ, OMP_NUM_THREADS="1"),  # a 32-window batch needs no thread pool
+        )
+        self.assertEqual(child.returncode, 0, child.stderr)
+        lines = (child.stdout + child.stderr).splitlines()
+        warnings = [line for line in lines if ":warning:" in line]
+        result = json.loads(next(line for line in lines if line.startswith("RESULT "))[len("RESULT ") :])
+        self.assertGreaterEqual(result["work_calls"], 30, "the check must hold over many work() calls")
+        self.assertEqual(result["classes"], self.expected(samples).label.tolist(), "windows still classified")
+        return warnings, result
+
+    def test_stated_rate_mismatch_logs_one_warning_and_classifies_on(self):
+        warnings, _ = self.run_rate_check(noise(32), samp_rate=2.4e6)
+        self.assertEqual(len(warnings), 1, warnings)
+        for text in ("2,400,000.0 S/s", "samp_rate", "29,998.5 S/s", "2 samples/symbol", "20.2 kHz"):
+            self.assertIn(text, warnings[0])
+        self.assertIn("eeamc.channel_classifier", warnings[0])
+        self.assertIn("eeamc.scanner", warnings[0])
+
+    def test_rx_rate_tag_mismatch_logs_one_warning_over_many_work_calls(self):
+        tags = [(index * L, 2.4e6) for index in range(32)]  # a tag in every work() call
+        warnings, _ = self.run_rate_check(noise(32), rx_rate_tags=tags)
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertIn("rx_rate tag at sample 0", warnings[0])
+        self.assertIn("eeamc.channel_classifier", warnings[0])
+
+    def test_matching_rx_rate_tags_log_nothing(self):
+        tags = [(index * L, RML22_SAMPLE_RATE) for index in range(0, 32, 4)]
+        warnings, _ = self.run_rate_check(noise(32), rx_rate_tags=tags)
+        self.assertEqual(warnings, [])
+
+    def test_a_matching_stated_rate_logs_nothing_and_wins_over_a_stale_rx_rate_tag(self):
+        # After a resampler the source's rx_rate tag still says the radio's rate; the stated one is true.
+        tags = [(index * L, 2.4e6) for index in range(0, 32, 4)]
+        warnings, _ = self.run_rate_check(noise(32), samp_rate=RML22_SAMPLE_RATE, rx_rate_tags=tags)
+        self.assertEqual(warnings, [])
+
     def test_construction_errors_are_clear(self):
         with self.assertRaisesRegex(eeamc.ModelFileError, "no such file"):
             eeamc.classifier(model=os.path.join(self.tmp.name, "missing.pt"))
@@ -208,6 +290,8 @@ class qa_classifier(gr_unittest.TestCase):
             eeamc.classifier(model=self.model_path, device="cuda:7")
         with self.assertRaisesRegex(ValueError, "report must be"):
             eeamc.classifier(model=self.model_path, report="sometimes")
+        with self.assertRaisesRegex(ValueError, "samp_rate must be >= 0"):
+            eeamc.classifier(model=self.model_path, samp_rate=-1)
 
 
 if __name__ == "__main__":
