@@ -4,7 +4,7 @@ No GNU Radio here: the blocks (``signal_detector``, ``multi_channel_classifier``
 ``scanner`` and ``channel_classifier`` built from them) call these pieces, and tests use them directly.
 
 - Detection: a Welch power spectrum, a noise floor from its median, runs of bins above it become
-  ``Detection`` records (centre, 99 %-power bandwidth, SNR in that bandwidth); ``ChannelTracker`` gives
+  ``Detection`` records (centre, bandwidth above the noise, SNR in that bandwidth); ``ChannelTracker`` gives
   them ids that stay the same while a signal lasts.
 - Channelisation: ``OverlapSaveBank`` takes one FFT per block of the input, and each ``ChannelPath``
   picks its bins from it: mixing to 0 Hz, filtering, decimation and resampling to the channel's rate in
@@ -24,13 +24,17 @@ import scipy.fft
 
 from .contract import SignalContract
 
-#: The model's own classes span 0.33-1.41 x its occupied bandwidth at its sample rate (AM-DSB 6.7 kHz to
-#: WBFM 28.6 kHz, 99 % power, measured on RML22's modulators): a signal inside this range is classified
-#: at the model's rate as it is; one outside is resampled so that its bandwidth becomes the model's.
-SAME_RATE_BANDWIDTHS = (0.3, 1.5)
+#: At the model's own rate its classes measure 0.23-1.79 x its occupied bandwidth (AM-DSB, narrowest,
+#: to WBFM, widest, at 10-30 dB SNR; ``scripts/measure_bandwidths.py``): a signal inside this range is
+#: classified at the model's rate as it is; one outside is resampled so that its bandwidth becomes the
+#: model's. (A digital signal at half the model's symbol rate is therefore not resampled.)
+SAME_RATE_BANDWIDTHS = (0.2, 1.9)
 #: Flat part of a channel's filter, as a fraction of its rate; a raised-cosine edge falls to zero at 0.5
 #: (the model saw noise across its whole band, so the filter is as wide as aliasing allows).
 PASSBAND_FRACTION = 0.42
+#: A signal's edges are where its spectrum falls to this multiple of the noise floor (3 dB above it):
+#: for RRC pulses that is their occupied bandwidth, (1 + roll-off) x the symbol rate, at any useful SNR.
+EDGE_RATIO = 2.0
 #: Input-spectrum resolution the channeliser aims for (Hz per FFT bin).
 BIN_HZ = 40.0
 #: Half-width of the notch put on a radio's DC spike in a channel that covers 0 Hz.
@@ -52,7 +56,7 @@ class Detection:
     """One signal found in a spectrum."""
 
     freq_offset: float  # Hz from the input's centre: the power-weighted centre
-    bandwidth: float  # Hz holding 99 % of the signal's power
+    bandwidth: float  # Hz where the signal stands EDGE_RATIO above the noise floor
     snr_db: float  # signal power / noise power in that bandwidth
     power: float  # signal power (PSD units x bins), for ranking
 
@@ -77,17 +81,22 @@ def _runs(mask: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
     return runs
 
 
-def _measure(
-    excess: np.ndarray, freqs: np.ndarray, floor: float, bin_hz: float
-) -> tuple[float, float, float]:
-    """Centre, 99 %-power bandwidth and SNR (dB) of a run's power above the floor."""
+def _extend(smoothed: np.ndarray, start: int, stop: int, level: float) -> tuple[int, int]:
+    """Widen the run [start, stop) outwards while the smoothed spectrum stays above ``level``."""
+    while start > 0 and smoothed[start - 1] > level:
+        start -= 1
+    while stop < len(smoothed) and smoothed[stop] > level:
+        stop += 1
+    return start, stop
+
+
+def _measure(excess: np.ndarray, freqs: np.ndarray, floor: float, bin_hz: float) -> Detection:
+    """A run's power-weighted centre, width (less the window's one-bin spread) and SNR in that width."""
     power = float(excess.sum())
-    cumulative = np.cumsum(excess) / power
-    low, high = np.interp([0.005, 0.995], cumulative, freqs)
-    bandwidth = max(float(high - low), bin_hz)
+    bandwidth = max(len(excess) - 1, 1) * bin_hz
     centre = float((freqs * excess).sum() / power)
     snr_db = 10 * math.log10(power / (floor * bandwidth / bin_hz))
-    return centre, bandwidth, snr_db
+    return Detection(centre, bandwidth, snr_db, power)
 
 
 def find_signals(
@@ -113,13 +122,13 @@ def find_signals(
     ratio = max(1 + 0.5 * 10 ** (min_snr_db / 10), 1 + 5 / math.sqrt(max(averages, 1)))
     detections = []
     for start, stop in _runs(smoothed > floor * ratio, max_gap=3):
-        start, stop = max(start - 1, 0), min(stop + 1, len(psd))
+        start, stop = _extend(smoothed, start, stop, floor * EDGE_RATIO)
         excess = np.clip(psd[start:stop] - floor, 0, None)
         if excess.sum() <= 0:
             continue
-        centre, bandwidth, snr_db = _measure(excess, freqs[start:stop], floor, bin_hz)
-        if bandwidth >= min_bandwidth and snr_db >= min_snr_db:
-            detections.append(Detection(centre, bandwidth, snr_db, float(excess.sum())))
+        detection = _measure(excess, freqs[start:stop], floor, bin_hz)
+        if detection.bandwidth >= min_bandwidth and detection.snr_db >= min_snr_db:
+            detections.append(detection)
     detections.sort(key=lambda d: d.power, reverse=True)
     return detections[:max_channels]
 
@@ -156,11 +165,17 @@ class WelchSpectrum:
             return 0
         segments = data[: count * self.fft_size].reshape(count, self.fft_size) * self.window
         power = np.abs(scipy.fft.fft(segments, axis=1)) ** 2 / self.fft_size
-        weight = 1.0 / self.segments_per_average
-        for row in np.fft.fftshift(power, axes=1):  # a per-segment exponential average
-            self.psd = row if self.psd is None else self.psd + weight * (row - self.psd)
-        self.segments = min(self.segments + count, int(self.segments_per_average))
+        for row in np.fft.fftshift(power, axes=1):
+            # A plain mean until the average is full, then exponential: no single noisy periodogram
+            # ever stands for the spectrum.
+            self.segments = min(self.segments + 1, int(self.segments_per_average))
+            self.psd = row if self.psd is None else self.psd + (row - self.psd) / self.segments
         return count
+
+    @property
+    def settled(self) -> bool:
+        """Whether the average holds as many segments as its time constant asks for."""
+        return self.segments >= int(self.segments_per_average)
 
 
 @dataclass
@@ -322,11 +337,11 @@ class ChannelPath:
         """Residual carrier offset (power-weighted centre of what stands above the noise) and SNR."""
         if floor <= 0:
             return
+        in_band = np.abs(self._bin_freqs) <= self.bandwidth / 2
+        snr = max(float(power[in_band].mean()) / floor - 1, 1e-6)
         excess = np.clip(power - floor, 0, None)
         search = np.abs(self._bin_freqs) <= self.search_hz
         weight = excess[search].sum()
-        in_band = np.abs(self._bin_freqs) <= self.bandwidth / 2
-        snr = max(float(excess[in_band].sum()) / (floor * in_band.sum()), 1e-6)
         self._snr_linear = snr if self._snr_linear is None else 0.7 * self._snr_linear + 0.3 * snr
         self.snr_db = 10 * math.log10(self._snr_linear)
         if weight > 0 and self.snr_db > 0:

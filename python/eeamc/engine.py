@@ -140,3 +140,13 @@ class EarlyExitEngine:
 
         confidence, label = probabilities.max(dim=1)
         return Classification(label, exits, entropy, confidence, probabilities, self.exit_macs[exits])
+
+
+def classify_in_batches(engine: EarlyExitEngine, windows: torch.Tensor, max_batch: int) -> Classification:
+    """Classify any number of windows in engine calls of at most ``max_batch`` (results concatenated)."""
+    parts = [engine.classify(windows[i : i + max_batch]) for i in range(0, len(windows), max_batch)]
+    if len(parts) == 1:
+        return parts[0]
+    return Classification(
+        *(torch.cat([getattr(part, name) for part in parts]) for name in Classification.__dataclass_fields__)
+    )

@@ -1,0 +1,92 @@
+"""The channel classifier: classify the one signal at a given frequency of a wideband stream.
+
+    input --> multi_channel_classifier (one channel) --> classification
+
+Inside, the channel is selected and decimated, resampled to the model's rate (or to the rate at which
+``bandwidth`` matches the model's), its residual carrier offset is followed and removed, a DC spike is
+notched when the channel covers 0 Hz, and windows under the squelch are not classified
+(``channels.ChannelPath`` does the signal processing). ``offset`` in messages counts this block's input
+samples, so a window can be found in the recording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gnuradio import gr
+
+from .engine import DEFAULT_MAX_BATCH
+from .multi_channel_classifier import multi_channel_classifier
+
+#: The id this block's one channel has in its messages.
+CHANNEL_ID = 0
+
+
+class channel_classifier(gr.hier_block2):
+    """Classify the signal at ``freq_offset`` Hz from the input's centre.
+
+    Args:
+        samp_rate: the input's sample rate (S/s).
+        freq_offset: the signal's centre, Hz from the input's centre; ``set_freq_offset`` while running.
+            The residual offset (a radio's crystal error, a few kHz) is followed within the channel.
+        bandwidth: the signal's occupied bandwidth, Hz; 0 = the model's (its samples are then taken at
+            the model's rate).
+        model, device, threshold, report, report_every, max_batch: as for ``eeamc.classifier``.
+        squelch_db: windows are classified only while the channel's SNR reaches this (dB); -inf = always.
+    """
+
+    def __init__(
+        self,
+        samp_rate: float,
+        freq_offset: float = 0.0,
+        bandwidth: float = 0.0,
+        model: str = "",
+        device: str = "auto",
+        threshold: float | Sequence[float] | None = -1,
+        report: str = "all",
+        report_every: int = 1,
+        squelch_db: float = 6.0,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> None:
+        gr.hier_block2.__init__(
+            self,
+            "eeamc_channel_classifier",
+            gr.io_signature(1, 1, gr.sizeof_gr_complex),
+            gr.io_signature(0, 0, 0),
+        )
+        if bandwidth < 0:
+            raise ValueError(f"bandwidth must be >= 0 Hz (0 = the model's), got {bandwidth}")
+        self.message_port_register_hier_out("classification")
+        self.classifier = multi_channel_classifier(
+            samp_rate,
+            model=model,
+            device=device,
+            threshold=threshold,
+            report=report,
+            report_every=report_every,
+            squelch_db=squelch_db,
+            max_batch=max_batch,
+        )
+        contract = self.classifier.contract
+        self.bandwidth = float(bandwidth) or contract.occupied_bandwidth
+        # The channel's rate: the model's, scaled by how much wider than the model's this signal is.
+        rate = contract.sample_rate * self.bandwidth / contract.occupied_bandwidth
+        # The residual offset is searched for across the whole channel (a crystal error of kHz).
+        self.classifier.set_channel(CHANNEL_ID, freq_offset, self.bandwidth, rate=rate, search_hz=rate / 2)
+        self.connect(self, self.classifier)
+        self.msg_connect(self.classifier, "classification", self, "classification")
+
+    def set_freq_offset(self, freq_offset: float) -> None:
+        self.classifier.set_channel(CHANNEL_ID, float(freq_offset), self.bandwidth)
+
+    def freq_offset(self) -> float:
+        return self.classifier.channels()[0].centre
+
+    def set_threshold(self, threshold: float | Sequence[float] | None) -> None:
+        self.classifier.set_threshold(threshold)
+
+    def set_report(self, report: str, report_every: int = 1) -> None:
+        self.classifier.set_report(report, report_every)
+
+    def set_squelch_db(self, squelch_db: float) -> None:
+        self.classifier.set_squelch(squelch_db)

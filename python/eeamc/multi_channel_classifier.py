@@ -1,0 +1,304 @@
+"""The GNU Radio block that classifies channels of a wideband stream with one engine.
+
+Each channel (given by ``channels`` messages, as the signal detector sends them, or set by the channel
+classifier) is brought to the model's input contract by ``channels.ChannelPath``: its bins of the
+input's block FFT are mixed to 0 Hz, filtered and resampled to the rate at which its bandwidth matches
+the model's, its residual carrier offset is followed, and a DC spike under it is notched. The windows of
+every channel that ``work()`` completes go through ONE batched engine call, so batching and the early
+exit pay off across channels. Channels whose SNR is below ``squelch_db`` are not classified.
+
+Messages on ``classification``: the classifier's dict (``reports.py``) plus ``channel``, ``freq_offset``
+(Hz, the tracked centre), ``bandwidth`` (Hz), ``snr_db``, and ``offset`` in this block's input samples;
+with an upstream ``rx_freq`` tag also ``freq`` (absolute Hz) and the tag itself, and ``rx_time``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pmt
+import torch
+from gnuradio import gr
+
+from .channels import ChannelPath, OverlapSaveBank, channel_rate
+from .classifier import REPORT_MODES
+from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, classify_in_batches
+from .model_file import load_model
+from .reports import MessageBuilder
+from .windows import frame, normalize, valid_windows
+
+PORT = pmt.intern("classification")
+CHANNELS_PORT = pmt.intern("channels")
+#: Upstream tags whose latest value (at or before a window's first sample) its message carries.
+METADATA_KEYS = ("rx_freq", "rx_time")
+#: How many past tags of each key are kept to date windows that lag the input (the bank's delay).
+TAG_HISTORY = 32
+
+
+@dataclass
+class _ChannelState:
+    """What the block keeps per channel besides its samples: the report mode's memory."""
+
+    path: ChannelPath
+    windows_seen: int = 0
+    previous_class: int | None = None
+
+
+class multi_channel_classifier(gr.sync_block):
+    """Classify several channels of one complex stream in one batched engine call per ``work()``.
+
+    Args:
+        samp_rate: the input's sample rate (S/s).
+        model, device, threshold, report, report_every, max_batch: as for ``eeamc.classifier``
+            (``report`` applies per channel).
+        squelch_db: channels whose SNR (in their bandwidth, measured on the input spectrum) is below
+            this are not classified; -inf classifies everything.
+        fft_size: the channeliser's FFT size; 0 picks bins of about 40 Hz.
+    """
+
+    def __init__(
+        self,
+        samp_rate: float,
+        model: str = "",
+        device: str = "auto",
+        threshold: float | Sequence[float] | None = -1,
+        report: str = "all",
+        report_every: int = 1,
+        squelch_db: float = 6.0,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        fft_size: int = 0,
+    ) -> None:
+        gr.sync_block.__init__(
+            self, name="eeamc_multi_channel_classifier", in_sig=[np.complex64], out_sig=None
+        )
+        if not samp_rate > 0:
+            raise ValueError(f"samp_rate must be > 0 S/s (the input's sample rate), got {samp_rate}")
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        self.samp_rate = float(samp_rate)
+        self.model = load_model(model)
+        self.contract = self.model.signal
+        self.window_length = self.model.input_length
+        self.engine = EarlyExitEngine(self.model.net, self.model.thresholds, device)
+        self.max_batch = int(max_batch)
+        self.squelch_db = float(squelch_db)
+        self.bank = OverlapSaveBank(self.samp_rate, fft_size)
+        self._messages = MessageBuilder(self.model.classes, self.engine.num_exits)
+        self._lock = threading.Lock()  # channel changes and settings come from other threads
+        self._channels: dict[int, _ChannelState] = {}
+        self._tags: dict[str, list[tuple[int, pmt.pmt_base]]] = {key: [] for key in METADATA_KEYS}
+        self._warned: set[str] = set()
+        self.windows_classified = 0
+        self.windows_squelched = 0
+        self.set_threshold(threshold)
+        self.set_report(report, report_every)
+        self.message_port_register_out(PORT)
+        self.message_port_register_in(CHANNELS_PORT)
+        self.set_msg_handler(CHANNELS_PORT, self._on_channels)
+
+    # ---- settings ---------------------------------------------------------------------------------------
+
+    def set_threshold(self, threshold: float | Sequence[float] | None) -> None:
+        """-1/None: the model's calibrated thresholds; 0: early exits off; else one value or one per exit."""
+        if threshold is None or (np.isscalar(threshold) and float(threshold) < 0):
+            values: Sequence[float] | float = self.model.thresholds
+        else:
+            values = threshold if not np.isscalar(threshold) else float(threshold)
+        with self._lock:
+            self.engine.set_thresholds(values)
+
+    def set_report(self, report: str, report_every: int = 1) -> None:
+        if report not in REPORT_MODES:
+            raise ValueError(f"report must be one of {REPORT_MODES}, got {report!r}")
+        if int(report_every) < 1:
+            raise ValueError(f"report_every must be >= 1, got {report_every}")
+        self.report, self.report_every = report, int(report_every)
+
+    def set_squelch(self, squelch_db: float) -> None:
+        self.squelch_db = float(squelch_db)
+
+    # ---- channels ---------------------------------------------------------------------------------------
+
+    def set_channel(
+        self, channel: int, freq_offset: float, bandwidth: float, rate: float = 0.0, search_hz: float = 0.0
+    ) -> None:
+        """Follow a channel at ``freq_offset`` Hz of ``bandwidth`` Hz (re-tunes it if it exists).
+
+        ``rate`` (input-referred S/s) defaults to the one at which the bandwidth matches the model's;
+        ``search_hz`` (how far the residual-offset estimate looks) to half the bandwidth plus 1 kHz."""
+        self._check_frequency(freq_offset)
+        with self._lock:
+            state = self._channels.get(channel)
+            if state is not None:
+                state.path.retune(freq_offset)
+                return
+            rate = rate or channel_rate(bandwidth, self.contract)
+            search = search_hz or min(rate / 2, bandwidth / 2 + 1e3)
+            path = ChannelPath(self.bank, freq_offset, rate, bandwidth, search, id=channel)
+            self._channels[channel] = _ChannelState(path)
+
+    def remove_channel(self, channel: int) -> None:
+        with self._lock:
+            self._channels.pop(channel, None)
+
+    def channels(self) -> list[ChannelPath]:
+        with self._lock:
+            return [state.path for state in self._channels.values()]
+
+    def _check_frequency(self, freq_offset: float) -> None:
+        if not math.isfinite(freq_offset) or abs(freq_offset) >= self.samp_rate / 2:
+            raise ValueError(
+                f"frequency offset {freq_offset} Hz is outside the input's band "
+                f"(+-{self.samp_rate / 2:g} Hz at {self.samp_rate:g} S/s)"
+            )
+
+    def _on_channels(self, message: pmt.pmt_base) -> None:
+        """A channel map (a PMT vector of dicts channel/freq_offset/bandwidth): follow exactly those."""
+        try:
+            wanted = {
+                int(item["channel"]): (float(item["freq_offset"]), float(item["bandwidth"]))
+                for item in pmt.to_python(message)
+            }
+        except (KeyError, TypeError, ValueError) as error:
+            self._warn_once("channels", f"ignored a malformed channels message ({error!r}; logged once)")
+            return
+        for channel in [c for c in list(self._channels) if c not in wanted]:
+            self.remove_channel(channel)
+        for channel, (freq_offset, bandwidth) in wanted.items():
+            existing = self._channels.get(channel)
+            if existing is None:
+                self.set_channel(channel, freq_offset, bandwidth)
+            elif abs(existing.path.centre - freq_offset) > bandwidth / 4:
+                existing.path.retune(freq_offset)  # the detector knows better than the tracker here
+
+    # ---- streaming --------------------------------------------------------------------------------------
+
+    def work(self, input_items, output_items):
+        samples = input_items[0]
+        self._remember_tags(len(samples))
+        if not np.isfinite(samples).all():
+            self._warn_once("nonfinite", "NaN/Inf input samples replaced by 0 (logged once)")
+            samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
+        with self._lock:  # channels may be added, moved or removed from other threads
+            pending = self._channelise(samples)
+        if pending:
+            self._classify_and_report(pending)
+        return len(samples)
+
+    def _channelise(self, samples: np.ndarray) -> list[tuple[_ChannelState, np.ndarray, np.ndarray]]:
+        """Every channel's complete windows (and their input offsets) from the blocks ``samples`` end."""
+        pending = []
+        for block_index, spectrum, floor in self.bank.blocks(samples):
+            for state in self._channels.values():
+                state.path.process(block_index, spectrum, floor)
+                windows, offsets = state.path.take_windows(self.window_length)
+                if len(windows) == 0:
+                    continue
+                if state.path.snr_db < self.squelch_db:
+                    self.windows_squelched += len(windows)
+                    continue
+                pending.append((state, windows, offsets))
+        return pending
+
+    def _classify_and_report(self, pending: list[tuple[_ChannelState, np.ndarray, np.ndarray]]) -> None:
+        windows = frame(np.concatenate([w.reshape(-1) for _, w, _ in pending]), self.window_length)
+        valid = valid_windows(windows)
+        rows = self._classify(windows[valid]) if valid.any() else None
+        row_of = np.cumsum(valid) - 1
+        publishing = pmt.length(self.message_subscribers(PORT)) > 0
+        index = 0
+        for state, _, offsets in pending:
+            extra = self._channel_fields(state.path)
+            for offset in offsets.tolist():
+                row = int(row_of[index]) if valid[index] and rows is not None else None
+                index += 1
+                state.windows_seen += 1
+                label = rows["label"][row] if row is not None else -1
+                if not self._should_report(state, label) or not publishing:
+                    continue
+                self.message_port_pub(PORT, self._message(rows, row, offset, state, extra))
+        self.windows_classified += int(valid.sum())
+
+    def _classify(self, windows: np.ndarray) -> dict[str, list] | None:
+        batch = torch.from_numpy(normalize(windows, self.model.normalization))
+        try:
+            with self._lock:
+                results = classify_in_batches(self.engine, batch, self.max_batch)
+        except Exception as error:  # noqa: BLE001 - a running flowgraph must survive (e.g. CUDA OOM)
+            self._warn_once("engine", f"classification failed, windows reported unclassifiable: {error}")
+            return None
+        return {
+            "label": results.label.tolist(),
+            "exit": results.exit.tolist(),
+            "entropy": results.entropy.tolist(),
+            "confidence": results.confidence.tolist(),
+            "probabilities": results.probabilities.tolist(),
+        }
+
+    def _should_report(self, state: _ChannelState, label: int) -> bool:
+        changed = label != state.previous_class
+        state.previous_class = label
+        if self.report == "change":
+            return changed
+        if self.report == "every_n":
+            return (state.windows_seen - 1) % self.report_every == 0
+        return True
+
+    def _channel_fields(self, path: ChannelPath) -> dict[str, pmt.pmt_base]:
+        return {
+            "channel": pmt.from_long(path.id),
+            "freq_offset": pmt.from_double(path.centre),
+            "bandwidth": pmt.from_double(path.bandwidth),
+            "snr_db": pmt.from_double(path.snr_db),
+        }
+
+    def _message(self, rows, row, offset: int, state: _ChannelState, extra) -> pmt.pmt_base:
+        fields = dict(extra)
+        for key in METADATA_KEYS:
+            value = self._tag_at(key, offset)
+            if value is not None:
+                fields[key] = value
+        if "rx_freq" in fields:
+            fields["freq"] = pmt.from_double(pmt.to_double(fields["rx_freq"]) + state.path.centre)
+        window = state.windows_seen - 1
+        if row is None:
+            self._warn_once(
+                "unclassifiable", "NaN/Inf or all-zero window: reported as unclassifiable (logged once)"
+            )
+            return self._messages.unclassifiable(offset, window, fields)
+        return self._messages.message(
+            rows["label"][row],
+            rows["exit"][row],
+            rows["entropy"][row],
+            rows["confidence"][row],
+            rows["probabilities"][row],
+            offset,
+            window,
+            fields,
+        )
+
+    # ---- upstream tags ----------------------------------------------------------------------------------
+
+    def _remember_tags(self, count: int) -> None:
+        start = self.nitems_read(0)
+        for key in METADATA_KEYS:
+            history = self._tags[key]
+            for tag in self.get_tags_in_range(0, start, start + count, pmt.intern(key)):
+                history.append((tag.offset, tag.value))
+            del history[:-TAG_HISTORY]
+
+    def _tag_at(self, key: str, offset: int) -> pmt.pmt_base | None:
+        """The latest ``key`` tag at or before input sample ``offset``."""
+        history = self._tags[key]
+        position = bisect.bisect_right(history, offset, key=lambda entry: entry[0])
+        return history[position - 1][1] if position else None
+
+    def _warn_once(self, what: str, text: str) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            self.logger.warn(text)
