@@ -23,6 +23,7 @@ from .networks import (
 
 try:
     from .classifier import classifier
+    from .synthetic_band import DEFAULT_SIGNALS, SignalSpec, TrueSignal, synthetic_band
 except ImportError as _error:  # GNU Radio missing: the PyTorch parts stay usable (e.g. for training)
     if _error.name not in ("gnuradio.gr", "pmt"):
         raise
@@ -34,6 +35,7 @@ except ImportError as _error:  # PyQt5 (or GNU Radio) missing: everything else s
         raise
 
 __all__ = [
+    "DEFAULT_SIGNALS",
     "PRESETS",
     "RML22_CLASSES",
     "STAGE_NAMES",
@@ -42,6 +44,8 @@ __all__ = [
     "EarlyExitNet",
     "Model",
     "ModelFileError",
+    "SignalSpec",
+    "TrueSignal",
     "build_network",
     "classifier",
     "count_parameters",
@@ -50,4 +54,5 @@ __all__ = [
     "qtgui_sink",
     "resolve_device",
     "save_model",
+    "synthetic_band",
 ]
