@@ -1,9 +1,19 @@
 """gr-eeamc: early-exit automatic modulation classification for GNU Radio.
 
-``from gnuradio import eeamc`` gives the block ``eeamc.classifier``; the networks, the early-exit engine
-and the model file are plain PyTorch modules that the training package shares.
+The data path, one module per step:
+
+    samples   -> channels        signal_detector (finds signals), channels (channeliser, numpy)
+    channels  -> windows         multi_channel_classifier, windows (framing, normalisation)
+    windows   -> engine          engine (batched early exit), networks, model_file, contract
+    engine    -> reports         reports (the message schema)
+
+Blocks (``from gnuradio import eeamc``): ``classifier`` (a stream already at the model's rate),
+``channel_classifier`` (the signal at one frequency of a radio's stream), ``scanner`` (every signal in
+a band), and their parts ``signal_detector`` and ``multi_channel_classifier``. The networks, the engine,
+the model file and the contract are plain PyTorch / numpy modules that the training package shares.
 """
 
+from .contract import RML22_CONTRACT, RML22_SAMPLE_RATE, SignalContract, rates_match
 from .engine import Classification, EarlyExitEngine, resolve_device
 from .model_file import (
     Model,
@@ -22,7 +32,11 @@ from .networks import (
 )
 
 try:
+    from .channel_classifier import channel_classifier
     from .classifier import classifier
+    from .multi_channel_classifier import multi_channel_classifier
+    from .scanner import scanner
+    from .signal_detector import signal_detector
     from .synthetic_band import DEFAULT_SIGNALS, SignalSpec, TrueSignal, synthetic_band
 except ImportError as _error:  # GNU Radio missing: the PyTorch parts stay usable (e.g. for training)
     if _error.name not in ("gnuradio.gr", "pmt"):
@@ -38,21 +52,29 @@ __all__ = [
     "DEFAULT_SIGNALS",
     "PRESETS",
     "RML22_CLASSES",
+    "RML22_CONTRACT",
+    "RML22_SAMPLE_RATE",
     "STAGE_NAMES",
     "Classification",
     "EarlyExitEngine",
     "EarlyExitNet",
     "Model",
     "ModelFileError",
+    "SignalContract",
     "SignalSpec",
     "TrueSignal",
     "build_network",
+    "channel_classifier",
     "classifier",
     "count_parameters",
     "default_model_path",
     "load_model",
+    "multi_channel_classifier",
     "qtgui_sink",
+    "rates_match",
     "resolve_device",
     "save_model",
+    "scanner",
+    "signal_detector",
     "synthetic_band",
 ]

@@ -238,6 +238,77 @@ class ChannelTracker:
         return best
 
 
+@dataclass
+class MapUpdate:
+    """The channel map at one update of a ``SignalFinder``: at input sample ``offset``."""
+
+    channels: list[Channel]
+    offset: int
+    publish: bool  # the map changed, or has not been sent for a while
+
+
+class SignalFinder:
+    """Spectrum, detection and tracking over a stream, updated every ``update_s`` of input samples.
+
+    Updates fall on fixed sample counts (a multiple of the FFT size), so the same stream gives the same
+    channel maps however it is cut into ``work()`` calls."""
+
+    def __init__(
+        self,
+        samp_rate: float,
+        *,
+        min_snr_db: float,
+        max_channels: int,
+        min_bandwidth: float,
+        fft_size: int,
+        average_s: float = 0.1,
+        update_s: float = 0.05,
+        refresh_s: float = 0.5,
+    ) -> None:
+        if max_channels < 1:
+            raise ValueError(f"max_channels must be >= 1, got {max_channels}")
+        if fft_size < 16 or fft_size & (fft_size - 1):
+            raise ValueError(f"fft_size must be a power of two >= 16, got {fft_size}")
+        self.min_snr_db, self.max_channels = float(min_snr_db), int(max_channels)
+        self.min_bandwidth = float(min_bandwidth)
+        self.spectrum = WelchSpectrum(samp_rate, fft_size, average_s)
+        self.tracker = ChannelTracker()
+        self.update_samples = fft_size * max(1, round(update_s * samp_rate / fft_size))
+        self.refresh_samples = int(refresh_s * samp_rate)
+        self._seen = 0  # input samples so far
+        self._last_ids: tuple[int, ...] | None = None
+        self._last_sent = 0
+
+    def pieces(self, samples: np.ndarray) -> Iterator[tuple[np.ndarray, MapUpdate | None]]:
+        """``samples`` cut at the update points: each piece, and the update made at its end (or None)."""
+        start = 0
+        while start < len(samples):
+            to_update = self.update_samples - self._seen % self.update_samples
+            piece = samples[start : start + to_update]
+            start += len(piece)
+            self._seen += len(piece)
+            self.spectrum.update(piece)
+            at_update = self._seen % self.update_samples == 0 and self.spectrum.settled
+            yield piece, self._update() if at_update else None
+
+    def _update(self) -> MapUpdate:
+        detections = find_signals(
+            self.spectrum.psd,
+            self.spectrum.freqs,
+            min_snr_db=self.min_snr_db,
+            max_channels=self.max_channels,
+            min_bandwidth=self.min_bandwidth,
+            averages=self.spectrum.segments,
+        )
+        channels = self.tracker.update(detections)
+        ids = tuple(channel.id for channel in channels)
+        stale = bool(channels) and self._seen - self._last_sent >= self.refresh_samples
+        publish = ids != self._last_ids or stale
+        if publish:
+            self._last_ids, self._last_sent = ids, self._seen
+        return MapUpdate(channels, self._seen, publish)
+
+
 # ---- channelisation ----------------------------------------------------------------------------------------
 
 
@@ -302,7 +373,6 @@ class ChannelPath:
         self._bin_freqs = bin_freqs
         self._dc_bins = math.ceil(DC_NOTCH_HZ / self.bank.bin_hz)
         self.first_bin = round(self.centre / self.bank.bin_hz)
-        self._snr_linear: float | None = None
 
     @property
     def actual_rate(self) -> float:
@@ -342,8 +412,9 @@ class ChannelPath:
         excess = np.clip(power - floor, 0, None)
         search = np.abs(self._bin_freqs) <= self.search_hz
         weight = excess[search].sum()
-        self._snr_linear = snr if self._snr_linear is None else 0.7 * self._snr_linear + 0.3 * snr
-        self.snr_db = 10 * math.log10(self._snr_linear)
+        # One block's estimate, not an average: it averages hundreds of bins already, and a squelch
+        # that lagged would classify noise after a signal has gone.
+        self.snr_db = 10 * math.log10(snr)
         if weight > 0 and self.snr_db > 0:
             estimate = self.first_bin * self.bank.bin_hz + float(
                 (self._bin_freqs[search] * excess[search]).sum() / weight

@@ -25,11 +25,12 @@ import pmt
 import torch
 from gnuradio import gr
 
-from .channels import ChannelPath, OverlapSaveBank, channel_rate
+from .channels import Channel, ChannelPath, OverlapSaveBank, SignalFinder, channel_rate
 from .classifier import REPORT_MODES
 from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, classify_in_batches
 from .model_file import load_model
 from .reports import MessageBuilder
+from .signal_detector import channel_map
 from .windows import frame, normalize, valid_windows
 
 PORT = pmt.intern("classification")
@@ -59,6 +60,11 @@ class multi_channel_classifier(gr.sync_block):
         squelch_db: channels whose SNR (in their bandwidth, measured on the input spectrum) is below
             this are not classified; -inf classifies everything.
         fft_size: the channeliser's FFT size; 0 picks bins of about 40 Hz.
+
+    ``set_finder`` gives it a ``channels.SignalFinder`` that finds the channels in its own input (the
+    scanner does this) instead of following ``channels`` messages; the finder's maps are then published on
+    the output port ``channels``. Detection runs in step with classification, so a recording gives the
+    same results however fast it is read.
     """
 
     def __init__(
@@ -89,7 +95,9 @@ class multi_channel_classifier(gr.sync_block):
         self.squelch_db = float(squelch_db)
         self.bank = OverlapSaveBank(self.samp_rate, fft_size)
         self._messages = MessageBuilder(self.model.classes, self.engine.num_exits)
-        self._lock = threading.Lock()  # channel changes and settings come from other threads
+        self.finder: SignalFinder | None = None
+        # Channel changes and settings come from other threads; re-entrant: work() follows the finder.
+        self._lock = threading.RLock()
         self._channels: dict[int, _ChannelState] = {}
         self._tags: dict[str, list[tuple[int, pmt.pmt_base]]] = {key: [] for key in METADATA_KEYS}
         self._warned: set[str] = set()
@@ -100,6 +108,7 @@ class multi_channel_classifier(gr.sync_block):
         self.message_port_register_out(PORT)
         self.message_port_register_in(CHANNELS_PORT)
         self.set_msg_handler(CHANNELS_PORT, self._on_channels)
+        self.message_port_register_out(CHANNELS_PORT)
 
     # ---- settings ---------------------------------------------------------------------------------------
 
@@ -118,6 +127,11 @@ class multi_channel_classifier(gr.sync_block):
         if int(report_every) < 1:
             raise ValueError(f"report_every must be >= 1, got {report_every}")
         self.report, self.report_every = report, int(report_every)
+
+    def set_finder(self, finder: SignalFinder | None) -> None:
+        """Find channels in the input with ``finder`` (None: follow ``channels`` messages again)."""
+        with self._lock:
+            self.finder = finder
 
     def set_squelch(self, squelch_db: float) -> None:
         self.squelch_db = float(squelch_db)
@@ -167,14 +181,22 @@ class multi_channel_classifier(gr.sync_block):
         except (KeyError, TypeError, ValueError) as error:
             self._warn_once("channels", f"ignored a malformed channels message ({error!r}; logged once)")
             return
-        for channel in [c for c in list(self._channels) if c not in wanted]:
-            self.remove_channel(channel)
-        for channel, (freq_offset, bandwidth) in wanted.items():
-            existing = self._channels.get(channel)
-            if existing is None:
-                self.set_channel(channel, freq_offset, bandwidth)
-            elif abs(existing.path.centre - freq_offset) > bandwidth / 4:
-                existing.path.retune(freq_offset)  # the detector knows better than the tracker here
+        self._follow(wanted)
+
+    def _follow(self, wanted: dict[int, tuple[float, float]]) -> None:
+        """Follow exactly the channels ``wanted`` (id -> centre, bandwidth)."""
+        with self._lock:
+            for channel in [c for c in self._channels if c not in wanted]:
+                del self._channels[channel]
+            for channel, (freq_offset, bandwidth) in wanted.items():
+                existing = self._channels.get(channel)
+                if existing is None:
+                    self.set_channel(channel, freq_offset, bandwidth)
+                elif abs(existing.path.centre - freq_offset) > bandwidth / 4:
+                    existing.path.retune(freq_offset)  # the detector knows better than the tracker here
+
+    def _found(self, channels: list[Channel]) -> None:
+        self._follow({channel.id: (channel.freq_offset, channel.bandwidth) for channel in channels})
 
     # ---- streaming --------------------------------------------------------------------------------------
 
@@ -185,10 +207,24 @@ class multi_channel_classifier(gr.sync_block):
             self._warn_once("nonfinite", "NaN/Inf input samples replaced by 0 (logged once)")
             samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
         with self._lock:  # channels may be added, moved or removed from other threads
-            pending = self._channelise(samples)
+            if self.finder is None:
+                pending = self._channelise(samples)
+            else:
+                pending = self._find_and_channelise(samples)
         if pending:
             self._classify_and_report(pending)
         return len(samples)
+
+    def _find_and_channelise(self, samples: np.ndarray) -> list[tuple[_ChannelState, np.ndarray, np.ndarray]]:
+        """As ``_channelise``, following the finder's channel map as it updates along the stream."""
+        pending = []
+        for piece, update in self.finder.pieces(samples):
+            pending += self._channelise(piece)
+            if update is not None:
+                self._found(update.channels)
+                if update.publish:
+                    self.message_port_pub(CHANNELS_PORT, channel_map(update.channels, update.offset))
+        return pending
 
     def _channelise(self, samples: np.ndarray) -> list[tuple[_ChannelState, np.ndarray, np.ndarray]]:
         """Every channel's complete windows (and their input offsets) from the blocks ``samples`` end."""

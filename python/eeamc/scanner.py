@@ -1,12 +1,13 @@
-"""The scanner: find and classify every signal in a band (a hier block: detector -> channels -> engine).
+"""The scanner: find and classify every signal in a band (a hier block around one classifier).
 
-    input --+--> signal_detector ---- channels (map) ----+
-            |                                            v
-            +------------------------------> multi_channel_classifier --> classification
+    input --> multi_channel_classifier [SignalFinder -> ChannelPath per signal -> engine]
+                  --> classification, channels
 
-The detector finds occupied spectrum anywhere in the band and follows each signal with a stable id; the
-multi-channel classifier brings every signal to the model's input contract and classifies all of their
-windows in one batched engine call per ``work()``. Both run in their own GNU Radio threads.
+The finder (``channels.SignalFinder``, what ``signal_detector`` runs too) finds occupied spectrum
+anywhere in the band and follows each signal with a stable id; the multi-channel classifier brings every
+signal to the model's input contract and classifies all of their windows in one batched engine call per
+``work()``. Detection runs in the classifier's thread, in step with the stream, so a recording read as
+fast as the disk allows gives the same results as the same samples from a radio.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from collections.abc import Sequence
 
 from gnuradio import gr
 
+from .channels import SignalFinder
 from .engine import DEFAULT_MAX_BATCH
 from .multi_channel_classifier import multi_channel_classifier
-from .signal_detector import detector_fft_size, signal_detector
+from .signal_detector import detector_fft_size
 
 #: Signals narrower than this share of the model's occupied bandwidth are not followed (carriers);
 #: AM-DSB, the model's narrowest class, measures about a quarter of it at 10 dB.
@@ -67,19 +69,18 @@ class scanner(gr.hier_block2):
             squelch_db=min_snr_db - SQUELCH_MARGIN_DB,
             max_batch=max_batch,
         )
-        # samples -> channels: the detector resolves the model's bandwidth into about 16 bins
+        # samples -> channels: the finder resolves the model's bandwidth into about 16 bins
         bandwidth = self.classifier.contract.occupied_bandwidth
-        self.detector = signal_detector(
+        self.finder = SignalFinder(
             samp_rate,
             min_snr_db=min_snr_db,
             max_channels=max_channels,
             min_bandwidth=MIN_BANDWIDTH_SHARE * bandwidth,
             fft_size=detector_fft_size(samp_rate, bandwidth),
         )
-        self.connect(self, self.detector)
+        self.classifier.set_finder(self.finder)
         self.connect(self, self.classifier)
-        self.msg_connect(self.detector, "channels", self.classifier, "channels")
-        self.msg_connect(self.detector, "channels", self, "channels")
+        self.msg_connect(self.classifier, "channels", self, "channels")
         self.msg_connect(self.classifier, "classification", self, "classification")
 
     def set_threshold(self, threshold: float | Sequence[float] | None) -> None:
@@ -89,5 +90,5 @@ class scanner(gr.hier_block2):
         self.classifier.set_report(report, report_every)
 
     def set_min_snr_db(self, min_snr_db: float) -> None:
-        self.detector.set_min_snr_db(min_snr_db)
+        self.finder.min_snr_db = float(min_snr_db)
         self.classifier.set_squelch(min_snr_db - SQUELCH_MARGIN_DB)

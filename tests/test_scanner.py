@@ -1,0 +1,127 @@
+"""eeamc.scanner in real flowgraphs: signals anywhere in a band (with a radio's frequency error and DC
+spike) are found within a few kHz of their centres and classified, ids stay stable while signals come
+and go, nothing is reported in an empty band, offsets and absolute frequencies are right."""
+
+from collections import Counter, defaultdict
+
+import numpy as np
+import pmt
+import pytest
+from flowgraph_runs import messages, run
+from gnuradio import blocks, eeamc, gr
+from wideband import BAND_RATE, Placed, band
+
+PORTS = ("classification", "channels")
+FREQ_ERROR = 3e3
+#: Signals away from 0 Hz, at frequencies on no grid, of classes the model tells apart well at 20 dB.
+SIGNALS = [("QPSK", -612.3e3), ("GFSK", -201.7e3), ("BPSK", 253.1e3), ("AM-DSB", 498.9e3), ("CPFSK", 803.4e3)]
+
+
+def nearest(found: float, placed: list[Placed]) -> Placed:
+    return min(placed, key=lambda p: abs(p.freq_offset + FREQ_ERROR - found))
+
+
+@pytest.fixture(scope="module")
+def busy_band():
+    samples, placed = band(SIGNALS, 1.5, freq_error=FREQ_ERROR, seed=11)
+    return run(eeamc.scanner(BAND_RATE), samples, PORTS), placed
+
+
+def test_every_signal_found_near_its_centre(busy_band):
+    found, placed = busy_band
+    last_map = found["channels"][-1]
+    assert len(last_map) == len(SIGNALS)
+    for channel in last_map:
+        truth = nearest(channel["freq_offset"], placed)
+        assert abs(channel["freq_offset"] - (truth.freq_offset + FREQ_ERROR)) < 2e3, (channel, truth)
+        # placed at 20 dB in the model's bandwidth; the SNR is measured in the signal's own
+        expected = 20 + 10 * np.log10(20249 / channel["bandwidth"])
+        assert abs(channel["snr_db"] - expected) < 3, (channel, expected)
+    assert {nearest(c["freq_offset"], placed).label for c in last_map} == {s[0] for s in SIGNALS}
+
+
+def test_most_windows_classified_right(busy_band):
+    found, placed = busy_band
+    per_signal = defaultdict(Counter)
+    for message in found["classification"]:
+        truth = nearest(message["freq_offset"], placed)
+        assert abs(message["freq_offset"] - (truth.freq_offset + FREQ_ERROR)) < 5e3  # no false detection
+        per_signal[truth.label][message["label"]] += 1
+    for label, counts in per_signal.items():
+        assert counts[label] > 0.6 * sum(counts.values()), (label, counts)
+    # every signal reported through most of the run: about 1.5 s / (128 / 29,998.5 S/s) windows each
+    assert all(sum(counts.values()) > 250 for counts in per_signal.values()), per_signal
+
+
+def test_messages_carry_the_channel_fields(busy_band):
+    found, _ = busy_band
+    message = found["classification"][-1]
+    for key in ("label", "class", "exit", "entropy", "confidence", "offset", "probabilities", "window"):
+        assert key in message
+    assert {"channel", "freq_offset", "bandwidth", "snr_db"} <= set(message)
+    assert "freq" not in message  # no rx_freq tag upstream
+    assert message["offset"] < 1.5 * BAND_RATE
+
+
+def test_an_empty_band_reports_nothing():
+    samples, _ = band([], 1.0, seed=12)  # noise and a DC spike
+    found = run(eeamc.scanner(BAND_RATE), samples, PORTS)
+    assert found["classification"] == []
+    assert all(channel_map == [] for channel_map in found["channels"])
+
+
+def test_signals_that_come_and_go_keep_their_ids():
+    total = int(1.5 * BAND_RATE)
+    comes, goes = int(0.6 * BAND_RATE), int(0.9 * BAND_RATE)
+    placed = [Placed("BPSK", -400e3, 0, total), Placed("GFSK", 100e3, 0, goes), Placed("CPFSK", 600e3, comes, total)]
+    samples, _ = band(placed, 1.5, freq_error=0, seed=13)
+    found = run(eeamc.scanner(BAND_RATE), samples, PORTS)["classification"]
+    ids = defaultdict(set)
+    offsets = defaultdict(list)
+    for message in found:
+        truth = min(placed, key=lambda p: abs(p.freq_offset - message["freq_offset"]))
+        ids[truth.label].add(message["channel"])
+        offsets[truth.label].append(message["offset"])
+    assert all(len(channel_ids) == 1 for channel_ids in ids.values()), ids  # one id per signal
+    assert len(set().union(*ids.values())) == 3  # and a different one for each
+    # Offsets count the scanner's input samples: reports start after a signal comes, end when it goes.
+    assert comes - 0.05 * BAND_RATE <= min(offsets["CPFSK"]) <= comes + 0.3 * BAND_RATE
+    assert goes - 0.1 * BAND_RATE <= max(offsets["GFSK"]) <= goes + 0.1 * BAND_RATE
+    assert max(offsets["BPSK"]) > 1.4 * BAND_RATE
+
+
+def test_rx_freq_tag_gives_absolute_frequencies():
+    samples, _ = band([("BPSK", 250e3)], 0.6, freq_error=0, seed=14)
+    tag = gr.tag_t()
+    tag.offset, tag.key, tag.value = 0, pmt.intern("rx_freq"), pmt.from_double(433.92e6)
+    top = gr.top_block()
+    source = blocks.vector_source_c(samples.tolist(), False, 1, [tag])
+    scanner = eeamc.scanner(BAND_RATE)
+    debug = blocks.message_debug()
+    top.connect(source, scanner)
+    top.msg_connect(scanner, "classification", debug, "store")
+    top.run()
+    found = messages(debug)
+    assert found
+    for message in found:
+        assert message["rx_freq"] == 433.92e6
+        assert message["freq"] == pytest.approx(433.92e6 + message["freq_offset"])
+        assert abs(message["freq"] - (433.92e6 + 250e3)) < 2e3
+
+
+def test_a_signal_at_twice_the_model_symbol_rate_is_resampled():
+    """Rates the model never saw: 30 kBd QPSK measures twice the model's bandwidth and is resampled."""
+    from scipy.signal import resample_poly
+    from wideband import UPSAMPLING, modulated, noise
+
+    rng = np.random.default_rng(15)
+    stream = modulated("QPSK", int(0.5 * BAND_RATE / (UPSAMPLING // 2)), rng)
+    wide = resample_poly(stream, UPSAMPLING // 2, 1).astype(np.complex64)
+    n = np.arange(len(wide))
+    samples = wide * np.exp(2j * np.pi * -350e3 * n / BAND_RATE)
+    samples = (samples + noise(len(n), BAND_RATE / (40e3 * 100), rng)).astype(np.complex64)
+    found = run(eeamc.scanner(BAND_RATE), samples, PORTS)
+    assert found["channels"][-1][0]["bandwidth"] == pytest.approx(2 * 20249, rel=0.15)
+    labels = [m["label"] for m in found["classification"]]
+    assert labels.count("QPSK") > 0.6 * len(labels), Counter(labels)
+
