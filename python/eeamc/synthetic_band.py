@@ -287,6 +287,19 @@ def gate_blocks(spec: SignalSpec) -> list[gr.basic_block]:
     return [pattern, blocks.delay(gr.sizeof_gr_complex, gate.start)] if gate.start else [pattern]
 
 
+def as_spec(value: SignalSpec | Sequence | dict) -> SignalSpec:
+    """A SignalSpec from itself, a tuple of its fields in order, or a dict of them (as GRC gives)."""
+    if isinstance(value, SignalSpec):
+        return value
+    try:
+        return SignalSpec(**value) if isinstance(value, dict) else SignalSpec(*value)
+    except TypeError as error:
+        raise TypeError(
+            "a signal must be an eeamc.SignalSpec or a tuple (label, freq_offset, snr_db, symbol_rate_scale, "
+            f"start_s, period_s, duty) with at least the first three, got {value!r}: {error}"
+        ) from None
+
+
 def check_spec(spec: SignalSpec, samp_rate: float, freq_error: float) -> None:
     """Refuse a signal that does not fit the band or has an impossible schedule, saying why."""
     where = f"signal {spec.label} at {spec.freq_offset:g} Hz"
@@ -346,7 +359,8 @@ class synthetic_band(gr.hier_block2):  # noqa: N801 (GNU Radio's block naming)
     ``samp_rate``: the band's rate (2.4 MS/s, as an RTL-SDR). ``freq_error``: Hz added to every
     signal's centre (a receiver crystal's error). ``noise_power_db``: the white noise's total power
     (dB re 1, i.e. re full scale). ``dc_spike_db``: a DC line at 0 Hz, its power in dB re the noise's
-    total power (``None``: no spike). ``seed``: the same seed gives the same samples.
+    total power (``None``: no spike). ``seed``: the same seed gives the same samples. ``signals`` may
+    also be tuples of ``SignalSpec``'s fields (as GRC, which may not import gnuradio.eeamc, gives).
     """
 
     def __init__(
@@ -368,10 +382,8 @@ class synthetic_band(gr.hier_block2):  # noqa: N801 (GNU Radio's block naming)
             raise ValueError(f"samp_rate must be > 0, got {samp_rate}")
         self.samp_rate = float(samp_rate)
         self.freq_error = float(freq_error)
-        self.signals = tuple(DEFAULT_SIGNALS if signals is None else signals)
+        self.signals = tuple(as_spec(spec) for spec in (DEFAULT_SIGNALS if signals is None else signals))
         for spec in self.signals:
-            if not isinstance(spec, SignalSpec):
-                raise TypeError(f"signals must be eeamc.SignalSpec records, got {spec!r}")
             check_spec(spec, self.samp_rate, self.freq_error)
         self.noise_power = 10 ** (noise_power_db / 10)
         self._delays: list[float] = []
