@@ -9,7 +9,8 @@ import pytest
 from flowgraph_runs import messages, run
 from gnuradio import blocks, eeamc, gr
 from scipy.signal import resample_poly
-from wideband import BAND_RATE, MODEL_RATE, UPSAMPLING, Placed, band, modulated, noise
+
+from training.wideband import BAND_RATE, MODEL_RATE, UPSAMPLING, Placed, band, modulated, noise
 
 CLASSES = ["BPSK", "QPSK", "8PSK", "PAM4", "GFSK", "CPFSK", "AM-DSB", "WBFM"]
 OFFSET_HZ = 312.5e3

@@ -9,7 +9,8 @@ import pmt
 import pytest
 from flowgraph_runs import messages, run
 from gnuradio import blocks, eeamc, gr
-from wideband import BAND_RATE, Placed, band
+
+from training.wideband import BAND_RATE, Placed, band
 
 PORTS = ("classification", "channels")
 FREQ_ERROR = 3e3
@@ -73,7 +74,11 @@ def test_an_empty_band_reports_nothing():
 def test_signals_that_come_and_go_keep_their_ids():
     total = int(1.5 * BAND_RATE)
     comes, goes = int(0.6 * BAND_RATE), int(0.9 * BAND_RATE)
-    placed = [Placed("BPSK", -400e3, 0, total), Placed("GFSK", 100e3, 0, goes), Placed("CPFSK", 600e3, comes, total)]
+    placed = [
+        Placed("BPSK", -400e3, 0, total),
+        Placed("GFSK", 100e3, 0, goes),
+        Placed("CPFSK", 600e3, comes, total),
+    ]
     samples, _ = band(placed, 1.5, freq_error=0, seed=13)
     found = run(eeamc.scanner(BAND_RATE), samples, PORTS)["classification"]
     ids = defaultdict(set)
@@ -112,7 +117,8 @@ def test_rx_freq_tag_gives_absolute_frequencies():
 def test_a_signal_at_twice_the_model_symbol_rate_is_resampled():
     """Rates the model never saw: 30 kBd QPSK measures twice the model's bandwidth and is resampled."""
     from scipy.signal import resample_poly
-    from wideband import UPSAMPLING, modulated, noise
+
+    from training.wideband import UPSAMPLING, modulated, noise
 
     rng = np.random.default_rng(15)
     stream = modulated("QPSK", int(0.5 * BAND_RATE / (UPSAMPLING // 2)), rng)
@@ -124,4 +130,3 @@ def test_a_signal_at_twice_the_model_symbol_rate_is_resampled():
     assert found["channels"][-1][0]["bandwidth"] == pytest.approx(2 * 20249, rel=0.15)
     labels = [m["label"] for m in found["classification"]]
     assert labels.count("QPSK") > 0.6 * len(labels), Counter(labels)
-

@@ -24,7 +24,7 @@ import scipy.fft
 
 from .contract import SignalContract
 
-#: At the model's own rate its classes measure 0.23-1.79 x its occupied bandwidth (AM-DSB, narrowest,
+#: At the model's own rate its classes measure 0.23-1.8 x its occupied bandwidth (AM-DSB, narrowest,
 #: to WBFM, widest, at 10-30 dB SNR; ``scripts/measure_bandwidths.py``): a signal inside this range is
 #: classified at the model's rate as it is; one outside is resampled so that its bandwidth becomes the
 #: model's. (A digital signal at half the model's symbol rate is therefore not resampled.)

@@ -1,6 +1,7 @@
-"""Test signals for the channel front end: the model's own modulations (training/modulators.py, the
-generator of its training data) upsampled into a wideband stream at chosen frequencies, with a common
-frequency error, white noise and a DC spike, as a radio would deliver them. Everything is seeded."""
+"""Wideband bands for the channel front end (its tests, benchmark and measurements): the model's own
+modulations (training/modulators.py, the generator of its training data) upsampled into one wideband
+stream at chosen frequencies, with a common frequency error, white noise and a DC spike, as a radio
+would deliver them. Everything is seeded."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from gnuradio.eeamc.contract import RML22_CONTRACT
 from scipy.signal import resample_poly
+
 from training import audio
 from training.modulators import make_modulator
 
