@@ -19,13 +19,19 @@ import torch
 from gnuradio import gr
 
 from .contract import rates_match
-from .engine import DEFAULT_MAX_BATCH, Classification, EarlyExitEngine
+from .engine import (
+    DEFAULT_MAX_BATCH,
+    Classification,
+    EarlyExitEngine,
+    classify_in_batches,
+    requested_thresholds,
+)
 from .model_file import load_model
+from .reports import check_report, wants_report
 from .windows import frame, normalize, valid_windows
 
 TAG_KEY = pmt.intern("amc")
 PORT = pmt.intern("classification")
-REPORT_MODES = ("all", "change", "every_n")
 #: Upstream tags whose latest value each message carries (as USRP / RTL-SDR sources emit them).
 METADATA_KEYS = ("rx_freq", "rx_time")
 #: The sample rate a radio source states (UHD and gr-osmosdr sources tag it; a double, S/s).
@@ -148,10 +154,7 @@ class classifier(gr.sync_block):
     def set_threshold(self, threshold: float | Sequence[float] | None) -> None:
         """-1/None: the model's calibrated thresholds; 0: early exits off; else one value for all exits
         (or one per exit)."""
-        if threshold is None or (np.isscalar(threshold) and float(threshold) < 0):
-            values: Sequence[float] | float = self.model.thresholds
-        else:
-            values = threshold if not np.isscalar(threshold) else float(threshold)
+        values = requested_thresholds(threshold, self.model.thresholds)
         with self._lock:
             self.engine.set_thresholds(values)
 
@@ -159,11 +162,7 @@ class classifier(gr.sync_block):
         return list(self.engine.thresholds)
 
     def set_report(self, report: str, report_every: int = 1) -> None:
-        if report not in REPORT_MODES:
-            raise ValueError(f"report must be one of {REPORT_MODES}, got {report!r}")
-        if int(report_every) < 1:
-            raise ValueError(f"report_every must be >= 1, got {report_every}")
-        self.report, self.report_every = report, int(report_every)
+        self.report, self.report_every = check_report(report, report_every)
 
     def set_report_every(self, report_every: int) -> None:
         self.set_report(self.report, report_every)
@@ -204,21 +203,10 @@ class classifier(gr.sync_block):
         batch = torch.from_numpy(normalize(windows, self.model.normalization))
         try:
             with self._lock:
-                parts = [
-                    self.engine.classify(batch[i : i + self.max_batch])
-                    for i in range(0, len(batch), self.max_batch)
-                ]
+                return classify_in_batches(self.engine, batch, self.max_batch)
         except Exception as error:  # noqa: BLE001 - a running flowgraph must survive (e.g. CUDA OOM)
             self.logger.error(f"classification failed, windows reported unclassifiable: {error}")
             return None
-        if len(parts) == 1:
-            return parts[0]
-        return Classification(
-            *(
-                torch.cat([getattr(part, name) for part in parts])
-                for name in Classification.__dataclass_fields__
-            )
-        )
 
     def _metadata_tags(self, count: int) -> list[gr.tag_t]:
         start = self.nitems_read(0)
@@ -276,13 +264,8 @@ class classifier(gr.sync_block):
             self.message_port_pub(PORT, self._message(summary, rows, row, offset))
 
     def _should_report(self, label: int) -> bool:
-        changed = label != self._previous_class
-        self._previous_class = label
-        if self.report == "change":
-            return changed
-        if self.report == "every_n":
-            return (self._windows_seen - 1) % self.report_every == 0
-        return True
+        previous, self._previous_class = self._previous_class, label
+        return wants_report(self.report, self.report_every, self._windows_seen, label, previous)
 
     def _summary(self, rows: _Rows | None, row: int | None) -> pmt.pmt_base:
         """The tag's dict: label, class, exit, entropy, confidence, unclassifiable."""

@@ -9,6 +9,7 @@ saved at the exit, so a window that left early never costs another backbone laye
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -140,6 +141,16 @@ class EarlyExitEngine:
 
         confidence, label = probabilities.max(dim=1)
         return Classification(label, exits, entropy, confidence, probabilities, self.exit_macs[exits])
+
+
+def requested_thresholds(
+    threshold: float | Sequence[float] | None, calibrated: Sequence[float]
+) -> Sequence[float] | float:
+    """What a block's ``threshold`` parameter means: -1 (any negative) or None = the model's
+    ``calibrated`` thresholds, 0 = early exits off, else one value for every exit (or one per exit)."""
+    if threshold is None or (isinstance(threshold, numbers.Real) and float(threshold) < 0):
+        return list(calibrated)
+    return float(threshold) if isinstance(threshold, numbers.Real) else [float(t) for t in threshold]
 
 
 def classify_in_batches(engine: EarlyExitEngine, windows: torch.Tensor, max_batch: int) -> Classification:

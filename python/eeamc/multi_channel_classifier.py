@@ -26,10 +26,9 @@ import torch
 from gnuradio import gr
 
 from .channels import Channel, ChannelPath, OverlapSaveBank, SignalFinder, channel_rate
-from .classifier import REPORT_MODES
-from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, classify_in_batches
+from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, classify_in_batches, requested_thresholds
 from .model_file import load_model
-from .reports import MessageBuilder
+from .reports import MessageBuilder, check_report, wants_report
 from .signal_detector import channel_map
 from .windows import frame, normalize, valid_windows
 
@@ -114,19 +113,12 @@ class multi_channel_classifier(gr.sync_block):
 
     def set_threshold(self, threshold: float | Sequence[float] | None) -> None:
         """-1/None: the model's calibrated thresholds; 0: early exits off; else one value or one per exit."""
-        if threshold is None or (np.isscalar(threshold) and float(threshold) < 0):
-            values: Sequence[float] | float = self.model.thresholds
-        else:
-            values = threshold if not np.isscalar(threshold) else float(threshold)
+        values = requested_thresholds(threshold, self.model.thresholds)
         with self._lock:
             self.engine.set_thresholds(values)
 
     def set_report(self, report: str, report_every: int = 1) -> None:
-        if report not in REPORT_MODES:
-            raise ValueError(f"report must be one of {REPORT_MODES}, got {report!r}")
-        if int(report_every) < 1:
-            raise ValueError(f"report_every must be >= 1, got {report_every}")
-        self.report, self.report_every = report, int(report_every)
+        self.report, self.report_every = check_report(report, report_every)
 
     def set_finder(self, finder: SignalFinder | None) -> None:
         """Find channels in the input with ``finder`` (None: follow ``channels`` messages again)."""
@@ -277,13 +269,8 @@ class multi_channel_classifier(gr.sync_block):
         }
 
     def _should_report(self, state: _ChannelState, label: int) -> bool:
-        changed = label != state.previous_class
-        state.previous_class = label
-        if self.report == "change":
-            return changed
-        if self.report == "every_n":
-            return (state.windows_seen - 1) % self.report_every == 0
-        return True
+        previous, state.previous_class = state.previous_class, label
+        return wants_report(self.report, self.report_every, state.windows_seen, label, previous)
 
     def _channel_fields(self, path: ChannelPath) -> dict[str, pmt.pmt_base]:
         return {

@@ -14,6 +14,28 @@ from collections.abc import Sequence
 import pmt
 
 UNCLASSIFIABLE = -1
+#: Which windows a block reports: every one, those whose class differs from the previous window's, or
+#: every ``report_every``-th.
+REPORT_MODES = ("all", "change", "every_n")
+
+
+def check_report(report: str, report_every: int) -> tuple[str, int]:
+    """The report mode and its N, checked (ValueError naming the valid values)."""
+    if report not in REPORT_MODES:
+        raise ValueError(f"report must be one of {REPORT_MODES}, got {report!r}")
+    if int(report_every) < 1:
+        raise ValueError(f"report_every must be >= 1, got {report_every}")
+    return report, int(report_every)
+
+
+def wants_report(report: str, report_every: int, window_count: int, label: int, previous: int | None) -> bool:
+    """Whether the ``window_count``-th window (from 1) of a stream, of class ``label`` after a window of
+    class ``previous``, is reported."""
+    if report == "change":
+        return label != previous
+    if report == "every_n":
+        return (window_count - 1) % report_every == 0
+    return True
 
 
 class MessageBuilder:
