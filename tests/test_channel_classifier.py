@@ -63,9 +63,8 @@ def test_classified_about_as_well_as_directly(both_paths):
     assert len(channel) >= 0.9 * len(direct)  # the squelch let nearly every window through
     direct_accuracy, channel_accuracy = np.mean(direct), np.mean(channel)
     # shown with `pytest -s -k classified_about_as_well`: the figures the README quotes
-    print(
-        f"\ndirect {direct_accuracy:.1%} of {len(direct)} windows, channel {channel_accuracy:.1%} of {len(channel)}"
-    )
+    print(f"\ndirect {direct_accuracy:.1%} of {len(direct)} windows,", end=" ")
+    print(f"channel {channel_accuracy:.1%} of {len(channel)}")
     assert direct_accuracy > 0.6, direct_accuracy  # the comparison means something only if this holds
     assert abs(channel_accuracy - direct_accuracy) <= 0.05, (direct_accuracy, channel_accuracy)
 

@@ -130,3 +130,43 @@ def test_a_signal_at_twice_the_model_symbol_rate_is_resampled():
     assert found["channels"][-1][0]["bandwidth"] == pytest.approx(2 * 20249, rel=0.15)
     labels = [m["label"] for m in found["classification"]]
     assert labels.count("QPSK") > 0.6 * len(labels), Counter(labels)
+
+
+def test_nan_bursts_and_huge_values_do_not_stop_it():
+    samples, _ = band([("BPSK", 250e3)], 1.0, freq_error=0, seed=16)
+    samples[int(0.4 * BAND_RATE) : int(0.41 * BAND_RATE)] = np.nan
+    samples[int(0.6 * BAND_RATE) : int(0.6 * BAND_RATE) + 100] = 3e38
+    found = run(eeamc.scanner(BAND_RATE), samples, PORTS)["classification"]
+    late = [m for m in found if m["offset"] > 0.8 * BAND_RATE]
+    assert late and [m["label"] for m in late].count("BPSK") > 0.8 * len(late)
+
+
+def test_a_separate_detector_drives_the_multi_channel_classifier():
+    """The GRC way of building a scanner by hand: signal_detector's map into multi_channel_classifier."""
+    samples, _ = band([("GFSK", -150e3), ("CPFSK", 420e3)], 1.0, freq_error=0, seed=17)
+    top = gr.top_block()
+    source = blocks.vector_source_c(samples.tolist())
+    throttle = blocks.throttle(gr.sizeof_gr_complex, 4 * BAND_RATE)  # keeps the two blocks near in step
+    detector = eeamc.signal_detector(BAND_RATE, fft_size=2048)
+    classifier = eeamc.multi_channel_classifier(BAND_RATE)
+    debug = blocks.message_debug()
+    top.connect(source, throttle)
+    top.connect(throttle, detector)
+    top.connect(throttle, classifier)
+    top.msg_connect(detector, "channels", classifier, "channels")
+    top.msg_connect(classifier, "classification", debug, "store")
+    top.run()
+    found = messages(debug)
+    by_frequency = defaultdict(Counter)
+    for message in found:
+        by_frequency[round(message["freq_offset"], -5)][message["label"]] += 1
+    assert by_frequency[-200e3]["GFSK"] > 100 and by_frequency[400e3]["CPFSK"] > 100, by_frequency
+
+
+def test_a_malformed_channel_map_is_ignored():
+    classifier = eeamc.multi_channel_classifier(BAND_RATE)
+    classifier.set_channel(3, 100e3, 20e3)
+    classifier._on_channels(pmt.to_pmt([{"freq_offset": 1.0}]))  # no channel id
+    assert [path.id for path in classifier.channels()] == [3]
+    classifier._on_channels(pmt.to_pmt([{"channel": 4, "freq_offset": -5e4, "bandwidth": 2e4}]))
+    assert [path.id for path in classifier.channels()] == [4]

@@ -164,8 +164,11 @@ class WelchSpectrum:
         if count == 0:
             return 0
         segments = data[: count * self.fft_size].reshape(count, self.fft_size) * self.window
-        power = np.abs(scipy.fft.fft(segments, axis=1)) ** 2 / self.fft_size
+        # float64 powers: samples near float32's limits must not overflow into inf
+        power = np.abs(scipy.fft.fft(segments, axis=1)).astype(np.float64) ** 2 / self.fft_size
         for row in np.fft.fftshift(power, axes=1):
+            if not np.isfinite(row).all():
+                continue  # a segment that overflowed even so tells nothing about the band
             # A plain mean until the average is full, then exponential: no single noisy periodogram
             # ever stands for the spectrum.
             self.segments = min(self.segments + 1, int(self.segments_per_average))
@@ -339,9 +342,11 @@ class OverlapSaveBank:
         self._buffer = np.concatenate([self._buffer, samples.astype(np.complex64, copy=False)])
         while len(self._buffer) >= self.fft_size:
             spectrum = scipy.fft.fft(self._buffer[: self.fft_size])
-            power = spectrum.real**2 + spectrum.imag**2
+            power = _power(spectrum)
             # Bins of one periodogram are exponential: mean = median / ln 2.
             floor = float(np.partition(power, len(power) // 2)[len(power) // 2]) / math.log(2)
+            if not (np.isfinite(spectrum).all() and math.isfinite(floor)):
+                spectrum, floor = np.zeros_like(spectrum), 0.0  # overflowed: this block carries nothing
             yield self.block_index, spectrum, floor
             self.block_index += 1
             self._buffer = self._buffer[self.step :]
@@ -388,7 +393,7 @@ class ChannelPath:
         n = self.bank.fft_size
         indices = (self.first_bin + self.bins) % n
         selected = spectrum[indices]
-        self._track(selected.real**2 + selected.imag**2, floor)
+        self._track(_power(selected), floor)
         shaped = selected * self.response
         near_dc = np.abs((indices + n // 2) % n - n // 2) <= self._dc_bins
         if near_dc.any():
@@ -405,7 +410,8 @@ class ChannelPath:
 
     def _track(self, power: np.ndarray, floor: float) -> None:
         """Residual carrier offset (power-weighted centre of what stands above the noise) and SNR."""
-        if floor <= 0:
+        if not floor > 0:  # nothing but zeros (or an overflowed block): the channel is silent
+            self.snr_db = -math.inf
             return
         in_band = np.abs(self._bin_freqs) <= self.bandwidth / 2
         snr = max(float(power[in_band].mean()) / floor - 1, 1e-6)
@@ -432,6 +438,11 @@ class ChannelPath:
         self.samples = self.samples[count * length :]
         self.positions = self.positions[count * length :]
         return windows, offsets
+
+
+def _power(spectrum: np.ndarray) -> np.ndarray:
+    """|X|^2 in float64, so that samples near float32's limits do not overflow."""
+    return spectrum.real.astype(np.float64) ** 2 + spectrum.imag.astype(np.float64) ** 2
 
 
 def _raised_cosine_lowpass(freqs: np.ndarray, rate: float) -> np.ndarray:
