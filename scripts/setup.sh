@@ -14,6 +14,11 @@ BUILD="${EEAMC_BUILD:-$ROOT/build}"
 # The Python GNU Radio's Debian/Ubuntu packages are built for; the venv must use the same one.
 SYSTEM_PYTHON=/usr/bin/python3
 SYSTEM_PACKAGES=(gnuradio gnuradio-dev cmake make g++ pkg-config python3-venv python3-dev espeak-ng)
+# For the examples and GRC: the RTL-SDR sources (gr-osmosdr; SoapySDR's RTL-SDR module for GNU Radio's
+# own Soapy source), the GTK 3 typelib and cairo bindings GRC's window needs (not pulled in with
+# --no-install-recommends: without gir1.2-gtk-3.0 GRC stops with "Namespace Gtk not available"), and
+# Xvfb to start GRC and the Qt examples without a display (tests, screenshots).
+SYSTEM_PACKAGES+=(gr-osmosdr soapysdr-module-rtlsdr gir1.2-gtk-3.0 python3-gi-cairo xvfb xauth)
 
 say() { printf '[setup] %s\n' "$*"; }
 die() {
@@ -148,6 +153,28 @@ build_and_install() {
     quietly "$BUILD/setup-make.log" cmake --build "$BUILD" --target install -- -j"$(nproc)"
 }
 
+# GRC must start from the venv (so that flowgraphs see gnuradio.eeamc) and load the examples; tried
+# once under Xvfb, again only when the installed packages or the examples change.
+check_grc() {
+    local stamp="$VENV/.eeamc-grc.sha256" wanted log="$BUILD/setup-grc.log"
+    wanted="$( (dpkg-query -W gnuradio python3-gi gir1.2-gtk-3.0 && cat "$ROOT"/examples/*.grc) | sha256sum | cut -d' ' -f1)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+        say "GRC: starts (checked before)"
+        return
+    fi
+    command -v xvfb-run >/dev/null || die "xvfb-run missing although xvfb is installed"
+    # GRC runs until closed: 15 s under Xvfb without an error means it started and loaded the examples.
+    local status=0
+    GRC_BLOCKS_PATH="$VENV/share/gnuradio/grc/blocks" timeout 15 xvfb-run -a "$VENV/bin/python" \
+        /usr/bin/gnuradio-companion "$ROOT"/examples/*.grc >"$log" 2>&1 || status=$?
+    if [ "$status" -ne 124 ] || grep -qiE "Traceback|Error|not available" "$log"; then
+        tail -n 20 "$log" >&2
+        die "gnuradio-companion did not start under Xvfb (log: $log)"
+    fi
+    echo "$wanted" >"$stamp"
+    say "GRC: starts and loads the examples"
+}
+
 main() {
     cd "$ROOT"
     install_system_packages
@@ -161,6 +188,7 @@ main() {
     build_and_install
     "$VENV/bin/python" -c "from gnuradio import eeamc" ||
         die "the installed module does not import with $VENV/bin/python (see the error above)"
+    check_grc
     say "ready: $VENV/bin/python has gnuradio.eeamc"
 }
 
