@@ -76,16 +76,19 @@ def load(platform, path: Path):
 def test_example_opens_in_grc_with_every_block_known_and_no_errors(platform, grc):
     flow_graph = load(platform, grc)
     unknown = [f"{block.name} ({block.key})" for block in flow_graph.blocks if block.is_dummy_block]
-    assert not unknown, f"blocks GRC does not know: {unknown}"
+    assert not unknown, f"blocks GRC does not know: {unknown} (scripts/setup.sh installs gr-osmosdr and GRC)"
     errors = [f"{element}: {message}" for element, message in flow_graph.iter_error_messages()]
     assert flow_graph.is_valid() and not errors, errors
 
 
 # GRC draws a block's title and each shown parameter ("Label: value", the value cut to about 27 characters
-# less the label) in Sans 7.5-8, with 7 px of padding, ports 10 px out on either side and the comment
-# below. These constants make every block of the radio examples at least as large as GRC drew it under
-# Xvfb (width 1.09-1.46x, height 1.03-1.3x, comments 1.19x and more), so no overlap here means none there.
-CHAR_PX, LINE_PX, PADDING_PX, PORT_PX = 7.5, 20, 7, 10
+# less the label) in Sans 7.5-8 with 7 px of padding, the comment below, and its ports sticking out left
+# and right as wide as the widest port label of that side (Sans 8, 2 px padding, at least 20 px). These
+# constants make every block of the radio examples at least as large as GRC drew it under Xvfb (width
+# 1.09-1.46x, height 1.03-1.3x, comments 1.19x and more; port labels ~5.5 px a character), so no overlap
+# here means none there.
+CHAR_PX, LINE_PX, PADDING_PX = 7.5, 20, 7
+PORT_CHAR_PX, PORT_PADDING_PX, PORT_MIN_PX = 6.5, 4, 20
 
 
 def _shown_value(param) -> str:
@@ -112,16 +115,24 @@ def _shown_line(param) -> str:
     return f"{param.name}: {text}"
 
 
+def port_width(ports) -> float:
+    return (
+        max([PORT_MIN_PX, *(PORT_PADDING_PX + PORT_CHAR_PX * len(port.name) for port in ports)])
+        if ports
+        else 0
+    )
+
+
 def canvas_areas(block) -> list[tuple[str, tuple[float, float, float, float]]]:
-    """(what, (x0, y0, x1, y1)) of the block and its comment on GRC's canvas, estimated from above."""
+    """(what, (x0, y0, x1, y1)) of the block with its ports, and of its comment, on GRC's canvas."""
     assert block.states["rotation"] == 0, f"{block.name} is rotated; the estimate assumes 0 degrees"
     lines = [_shown_line(p) for p in block.params.values() if p.hide not in ("all", "part")]
     ports = max(len(block.active_sinks), len(block.active_sources))
     width = CHAR_PX * max(len(text) for text in [block.label, *lines]) + 2 * PADDING_PX
     height = max(LINE_PX * (1 + len(lines)) + 2 * PADDING_PX, 16 + 32 * ports)
     x, y = block.states["coordinate"]
-    left = x - (PORT_PX if block.active_sinks else 0)
-    areas = [(block.name, (left, y, x + width + (PORT_PX if block.active_sources else 0), y + height))]
+    left, right = x - port_width(block.active_sinks), x + width + port_width(block.active_sources)
+    areas = [(block.name, (left, y, right, y + height))]
     if block.comment:
         comment = block.comment.splitlines()
         top = y + height + PADDING_PX
@@ -131,8 +142,9 @@ def canvas_areas(block) -> list[tuple[str, tuple[float, float, float, float]]]:
 
 
 def overlaps(flow_graph) -> list[str]:
+    """What overlaps on the canvas, or sticks out of it (GRC cannot show negative coordinates)."""
     areas = [(block.name, area) for block in flow_graph.blocks for area in canvas_areas(block)]
-    found = []
+    found = [f"{what} {box} is off the canvas" for _, (what, box) in areas if min(box[:2]) < 0]
     for index, (owner, (what, a)) in enumerate(areas):
         for other, (what_b, b) in areas[index + 1 :]:
             if owner != other and a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
