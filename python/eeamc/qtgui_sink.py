@@ -221,7 +221,10 @@ class ChannelTable(QtWidgets.QTableWidget):
         self.setHorizontalHeaderLabels(COLUMNS)
         self.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
+        # Columns as wide as their text (a few rows, redrawn at most update_hz times a second).
+        self.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.setMinimumSize(560, 160)
         self._stale_brush = QtGui.QBrush(QtGui.QColor("gray"))
         self._live_brush = self.palette().brush(QtGui.QPalette.Text)
 
