@@ -39,9 +39,6 @@ SELECTOR_ORDER: tuple[str, ...] = (
     "QPSK",
 )
 
-#: RML22's largest carrier frequency offset, 500 Hz at 29,998.5 samples/s, in cycles per sample.
-MAX_CFO = 500 / 29998.5
-
 #: Samples a work() call may still move with the old settings after a setter returns (one buffer).
 IN_FLIGHT_SAMPLES = 8192
 
@@ -71,6 +68,18 @@ def import_eeamc() -> Any:
 
         gnuradio.__path__.append(str(source))
         return importlib.import_module("gnuradio.eeamc")
+
+
+def rml22_max_cfo() -> float:
+    """RML22's largest carrier frequency offset in cycles per sample, from the model's contract."""
+    import_eeamc()
+    from gnuradio.eeamc.contract import RML22_MAX_CARRIER_OFFSET, RML22_SAMPLE_RATE
+
+    return RML22_MAX_CARRIER_OFFSET / RML22_SAMPLE_RATE
+
+
+#: RML22's largest carrier frequency offset, 500 Hz at 29,998.5 samples/s, in cycles per sample.
+MAX_CFO = rml22_max_cfo()
 
 
 def flowgraph_class() -> type:

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 import numpy as np
 from gnuradio import blocks, channels, gr
+from gnuradio.eeamc.contract import RML22_MAX_CARRIER_OFFSET, RML22_SAMPLE_RATE
 
-#: RML22: 2 samples per symbol, symbol time 66.67 us -> 29,998.5 Hz.
-SAMPLE_RATE_HZ = 2 / 66.67e-6
+#: RML22: 2 samples per symbol, symbol time 66.67 us -> 29,998.5 Hz (the model's contract).
+SAMPLE_RATE_HZ = RML22_SAMPLE_RATE
 
 # ETU70 (3GPP extended typical urban, 70 Hz Doppler), Rayleigh, as RML22 configured it.
 ETU70_DELAYS_NS = (0, 50, 120, 200, 230, 500, 1600, 2300, 5000)
@@ -29,10 +30,11 @@ FADING_SETTLE = 64
 # clock are derived from it, so their errors are the crystal's times 100 and times 10.
 XO_FREQUENCY_HZ = 10e6
 XO_STEP_STD_HZ = 1e-4
-XO_MAX_ERROR_HZ = 5.0
 CARRIER_HZ = 1e9
 CONVERTER_CLOCK_HZ = 100e6
-CFO_PER_XO_ERROR = CARRIER_HZ / XO_FREQUENCY_HZ  # 100: CFO at most 500 Hz
+CFO_PER_XO_ERROR = CARRIER_HZ / XO_FREQUENCY_HZ  # 100
+#: 5 Hz: the crystal error that makes the contract's largest carrier offset (500 Hz) at 1 GHz.
+XO_MAX_ERROR_HZ = RML22_MAX_CARRIER_OFFSET / CFO_PER_XO_ERROR
 SRO_PER_XO_ERROR = CONVERTER_CLOCK_HZ / XO_FREQUENCY_HZ  # 10: SRO at most 50 Hz on 100 MHz
 
 

@@ -35,7 +35,7 @@ from tqdm import tqdm
 from training import audio as audio_source
 from training import channel
 from training.datasets import RML22_CLASSES
-from training.modulators import Modulator, make_modulator
+from training.modulators import EXCESS_BANDWIDTH, SAMPLES_PER_SYMBOL, Modulator, make_modulator
 
 WINDOW_LENGTH = 128
 WINDOWS_PER_STREAM = 50  # RML22: a stream is 128*50 + 1000 source items
@@ -300,7 +300,8 @@ def provenance(
         else "true (unit signal power per stream)",
         noise_power="10**(-snr/10), circular complex Gaussian",
         sample_rate_hz=channel.SAMPLE_RATE_HZ,
-        samples_per_symbol=2,
+        samples_per_symbol=SAMPLES_PER_SYMBOL,
+        rolloff=EXCESS_BANDWIDTH,
         stream_items=config.stream_items,
         transient_samples=TRANSIENT,
         gap_fraction=GAP_FRACTION,

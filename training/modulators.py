@@ -13,12 +13,14 @@ from abc import ABC, abstractmethod
 import numpy as np
 from gnuradio import analog, blocks, digital, filter, gr
 from gnuradio.digital import qam
+from gnuradio.eeamc.contract import RML22_ROLLOFF, RML22_SAMPLES_PER_SYMBOL
 from gnuradio.filter import firdes
 
 from training.channel import SAMPLE_RATE_HZ
 
-SAMPLES_PER_SYMBOL = 2
-EXCESS_BANDWIDTH = 0.35
+#: An int: GNU Radio's GFSK / CPFSK modulators take whole samples per symbol.
+SAMPLES_PER_SYMBOL = int(RML22_SAMPLES_PER_SYMBOL)
+EXCESS_BANDWIDTH = RML22_ROLLOFF
 RRC_FILTERS = 32
 GFSK_SENSITIVITY = 1.57
 GFSK_BT = 0.3

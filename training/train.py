@@ -32,13 +32,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from gnuradio.eeamc.contract import (
+    RML22_CONTRACT,
+    RML22_MAX_CARRIER_OFFSET,
+    RML22_ROLLOFF,
+    RML22_SAMPLES_PER_SYMBOL,
+    SignalContract,
+    rrc_contract,
+)
 from gnuradio.eeamc.engine import resolve_device
 from gnuradio.eeamc.model_file import Model, save_model
 from gnuradio.eeamc.networks import EarlyExitNet, build_network, count_parameters, resolve_exits
@@ -239,8 +247,15 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    model = Model(net=net.cpu().eval(), classes=list(train_set.classes), normalization=config.normalization)
+    signal, signal_source = signal_contract(train_set.attrs)
+    model = Model(
+        net=net.cpu().eval(),
+        classes=list(train_set.classes),
+        normalization=config.normalization,
+        signal=signal,
+    )
     model.provenance = provenance(config, args, train_set, val_set, state, paths, device)
+    model.provenance["contract_source"] = signal_source
     threshold_note = set_thresholds(model, val_set, config, args)
     save_model(model, paths.out)
     best = state.history[state.best_epoch - 1] if state.best_epoch else {}
@@ -740,6 +755,38 @@ def calibrate(model: Model, val_set: Dataset, config: TrainConfig, args: argpars
 
 
 # ------------------------------------------------------------------------------------- provenance
+
+
+def signal_contract(attrs: Mapping[str, Any]) -> tuple[SignalContract, str]:
+    """The input contract of a model trained on a dataset with these attributes, and where it came from.
+
+    training.generate records the sample rate, samples per symbol, roll-off and its clock model (the
+    largest carrier offset is the crystal's largest error times the carrier / crystal ratio). Other
+    datasets (RML22's published pickles among them) record none of it: RML22's values are assumed.
+    """
+    if "sample_rate_hz" not in attrs:
+        return RML22_CONTRACT, "the dataset does not record its sample rate: RML22's values assumed"
+    recorded = [key for key in ("sample_rate_hz", "samples_per_symbol", "rolloff") if key in attrs]
+    assumed = [key for key in ("samples_per_symbol", "rolloff") if key not in attrs]
+    if attrs.get("clock", "on") != "on":
+        max_offset = 0.0  # trained without carrier offsets
+        recorded.append("clock")
+    elif "xo_max_error_hz" in attrs and "cfo_per_xo_error" in attrs:
+        max_offset = float(attrs["xo_max_error_hz"]) * float(attrs["cfo_per_xo_error"])
+        recorded.append("xo_max_error_hz x cfo_per_xo_error")
+    else:
+        max_offset = RML22_MAX_CARRIER_OFFSET
+        assumed.append("carrier offset")
+    contract = rrc_contract(
+        float(attrs["sample_rate_hz"]),
+        float(attrs.get("samples_per_symbol", RML22_SAMPLES_PER_SYMBOL)),
+        float(attrs.get("rolloff", RML22_ROLLOFF)),
+        max_offset,
+    )
+    source = f"the dataset's attributes {', '.join(recorded)}"
+    if assumed:
+        source += f"; {', '.join(assumed)} not recorded: RML22's assumed"
+    return contract, source
 
 
 def provenance(
