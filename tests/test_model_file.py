@@ -135,6 +135,21 @@ def test_contract_summary_presents_signal_window_and_normalisation():
     assert summary["window_seconds"] == pytest.approx(128 / 29998.5)
 
 
+def test_training_takes_the_contract_from_the_datasets_attributes():
+    from training.train import signal_contract
+
+    generated = {"sample_rate_hz": RML22_SAMPLE_RATE, "samples_per_symbol": 2, "rolloff": 0.35}
+    generated.update(clock="on", xo_max_error_hz=5.0, cfo_per_xo_error=100.0)
+    contract, source = signal_contract(generated)
+    assert contract == RML22_CONTRACT and "attributes" in source
+    contract, _ = signal_contract(
+        {**generated, "sample_rate_hz": 1e6, "samples_per_symbol": 8, "clock": "off"}
+    )
+    assert contract.sample_rate == 1e6 and contract.symbol_rate == 125e3 and contract.max_carrier_offset == 0
+    contract, source = signal_contract({"layout": "rml22-pickle"})  # records no rate
+    assert contract == RML22_CONTRACT and "assumed" in source
+
+
 def test_a_contract_is_checked_when_made():
     with pytest.raises(ValueError, match="exceeds the sample rate"):
         dataclasses.replace(RML22_CONTRACT, occupied_bandwidth=40e3)
