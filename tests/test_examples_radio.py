@@ -437,6 +437,7 @@ def test_table_in_a_running_flowgraph_shows_one_row_per_channel(qapp):
         "GFSK", "PAM4", ("CPFSK", "25 %"), ("WBFM", "75 %")
     )  # fmt: skip
     assert all(int(row[6]) >= 3 for row in cells.values())
+    assert sink._logged == {"MessageError", "key extra_key"}  # each kind of problem logged once, then skipped
     # Rows run by frequency, as the waterfall does; channel 2 is absolute, so it sorts by 433.92 MHz.
     assert [row[0] for row in sink.qwidget().table.cells()][:2] == ["3", "4"]
 
