@@ -5,12 +5,18 @@ A message is a PMT dict: ``label`` (symbol), ``class`` (long), ``exit`` (long), 
 ``probabilities`` (f32vector in the model's class order) and ``window`` (uint64 running count), plus
 the extra keys a block adds (``channel``, ``freq_offset``, ``bandwidth``, ``snr_db``, ``freq``, and
 ``rx_freq`` / ``rx_time`` copied from upstream tags).
+
+``to_json`` / ``records`` turn any such message (or a batch of them) into plain JSON types, the one
+conversion the listener, the JSON lines sink and the SigMF annotations use.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import pmt
 
 UNCLASSIFIABLE = -1
@@ -99,3 +105,159 @@ class MessageBuilder:
         for name, value in extra.items():
             message = pmt.dict_add(message, self.key(name), value)
         return message
+
+
+# ---- plain JSON types (the listener, the JSON lines sink and the SigMF writer share these) ----------------
+
+#: A batched message's per-window columns (``message_mode="batch"``) and the key each becomes in a
+#: window's record. ``probabilities`` is windows x classes, row-major; ``class_names`` names the classes.
+BATCH_COLUMNS = {
+    "offsets": "offset",
+    "classes": "class",
+    "exits": "exit",
+    "entropies": "entropy",
+    "confidences": "confidence",
+    "windows": "window",
+}
+
+
+def to_json(message: pmt.pmt_base) -> Any:
+    """A PMT as plain JSON types: dicts (symbol keys as strings, in the order they were added), lists,
+    numbers, strings, booleans and None.
+
+    Uniform vectors (``probabilities``, a batch's columns) and tuples become lists, so ``rx_time`` (UHD's
+    tuple of whole seconds and a fractional second) becomes ``[seconds, fraction]``; a complex number
+    becomes ``[real, imag]``; NaN and infinities become None, so the result is strict JSON (``jq``
+    rejects NaN), e.g. the entropy of an unclassifiable window. float32 values are written as the
+    shortest decimal that reads back as the same float32.
+    """
+    if pmt.is_uniform_vector(message):
+        return plain(_uniform_elements(message))
+    if pmt.is_vector(message):
+        return [to_json(pmt.vector_ref(message, i)) for i in range(pmt.length(message))]
+    if pmt.is_tuple(message):
+        return [to_json(pmt.tuple_ref(message, i)) for i in range(pmt.length(message))]
+    if pmt.is_pair(message):
+        pairs = _association_list(message)
+        if pairs is None:  # a plain pair (car . cdr)
+            return [to_json(pmt.car(message)), to_json(pmt.cdr(message))]
+        # A PMT dict lists its newest key first; reversed, keys read in the order the block added them.
+        return {str(to_json(key)): to_json(value) for key, value in reversed(pairs)}
+    return plain(pmt.to_python(message))  # a scalar, a symbol, a bool or nil
+
+
+#: Uniform vectors that pmt.to_python does not convert (GNU Radio 3.10), and how to read them.
+_ELEMENTS = (
+    (pmt.is_u64vector, pmt.u64vector_elements),
+    (pmt.is_s64vector, pmt.s64vector_elements),
+    (pmt.is_s8vector, pmt.s8vector_elements),
+)
+
+
+def _uniform_elements(vector: pmt.pmt_base) -> Any:
+    for is_kind, elements in _ELEMENTS:
+        if is_kind(vector):
+            return list(elements(vector))
+    return pmt.to_python(vector)  # a numpy array
+
+
+def _association_list(value: pmt.pmt_base) -> list[tuple[pmt.pmt_base, pmt.pmt_base]] | None:
+    """The (key, value) pairs of a PMT dict (a list of pairs), or None when ``value`` is not one."""
+    pairs, node = [], value
+    while pmt.is_pair(node):
+        entry = pmt.car(node)
+        if not pmt.is_pair(entry):
+            return None
+        pairs.append((pmt.car(entry), pmt.cdr(entry)))
+        node = pmt.cdr(node)
+    return pairs if pmt.is_null(node) else None
+
+
+def plain(value: Any) -> Any:
+    """A Python value (numpy's included) as plain JSON types (see ``to_json``)."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.float32:
+            # The shortest decimal that reads back as the same float32 (0.1, not 0.10000000149011612).
+            return [plain(float(text)) for text in value.astype(str).tolist()]
+        return [plain(item) for item in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, (bytes, bytearray)):
+        return list(value)
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, complex):
+        return [plain(value.real), plain(value.imag)]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def records(message: pmt.pmt_base) -> list[dict[str, Any]]:
+    """The classification records of one message, in plain JSON types: one for a window's message, one
+    per window for a batch (unrolled), each item's for a PMT list or vector of them.
+
+    Raises ValueError for a message that holds no classification dict (say which)."""
+    return unroll(to_json(message))
+
+
+def unroll(value: Any) -> list[dict[str, Any]]:
+    """``records`` for a value already in plain JSON types."""
+    if isinstance(value, list):
+        return [record for item in value for record in unroll(item)]
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"not a classification message (a {type(value).__name__}, not a dict): {value!r:.80}"
+        )
+    return unroll_batch(value) if is_batch(value) else [value]
+
+
+def is_batch(record: dict[str, Any]) -> bool:
+    """Whether a dict is a batched message (columns of windows) rather than one window's."""
+    return isinstance(record.get("classes"), list) and "label" not in record
+
+
+def unroll_batch(batch: dict[str, Any]) -> list[dict[str, Any]]:
+    """One record per window of a batch, keyed as a window's message is.
+
+    Each window gets its column entries under the singular key (``offsets`` -> ``offset`` ...), its row
+    of ``probabilities``, ``label`` from ``class_names`` (``unclassifiable`` for class -1) and
+    ``unclassifiable``; ``window`` counts on from a batch's scalar ``window`` (the first window's) when
+    it has no ``windows`` column. Every other key (channel, frequencies, rx_time ...) is shared."""
+    columns = {key: batch[key] for key in BATCH_COLUMNS if isinstance(batch.get(key), list)}
+    count = len(columns["classes"])
+    if any(len(column) != count for column in columns.values()):
+        lengths = {key: len(column) for key, column in columns.items()}
+        raise ValueError(f"a batch whose columns differ in length: {lengths}")
+    names = batch.get("class_names") or []
+    probabilities = batch.get("probabilities") or []
+    width = len(names) or (len(probabilities) // count if count else 0)
+    if len(probabilities) != count * width:
+        raise ValueError(
+            f"a batch of {count} windows with {len(probabilities)} probabilities (not {count} x {width})"
+        )
+    shared = {
+        key: value
+        for key, value in batch.items()
+        if key not in columns and key not in ("class_names", "probabilities", "window")
+    }
+    out = []
+    for index in range(count):
+        window = {BATCH_COLUMNS[key]: column[index] for key, column in columns.items()}
+        label = window["class"]
+        record = {
+            "label": names[label] if 0 <= label < len(names) else "unclassifiable",
+            "class": label,
+            "exit": window.get("exit"),
+            "entropy": window.get("entropy"),
+            "confidence": window.get("confidence"),
+            "unclassifiable": label == UNCLASSIFIABLE,
+            "offset": window.get("offset"),
+            "probabilities": probabilities[index * width : (index + 1) * width],
+        }
+        if "window" in window or "window" in batch:
+            record["window"] = window["window"] if "window" in window else batch["window"] + index
+        out.append({**record, **shared})
+    return out
