@@ -34,8 +34,10 @@ from .networks import (
 try:
     from .channel_classifier import channel_classifier
     from .classifier import classifier
+    from .jsonl_sink import jsonl_sink
     from .multi_channel_classifier import multi_channel_classifier
     from .scanner import scanner
+    from .sigmf_sink import sigmf_sink
     from .signal_detector import signal_detector
     from .synthetic_band import DEFAULT_SIGNALS, SignalSpec, TrueSignal, synthetic_band
 except ImportError as _error:  # GNU Radio missing: the PyTorch parts stay usable (e.g. for training)
@@ -68,6 +70,7 @@ __all__ = [
     "classifier",
     "count_parameters",
     "default_model_path",
+    "jsonl_sink",
     "load_model",
     "multi_channel_classifier",
     "qtgui_sink",
@@ -75,6 +78,7 @@ __all__ = [
     "resolve_device",
     "save_model",
     "scanner",
+    "sigmf_sink",
     "signal_detector",
     "synthetic_band",
 ]
