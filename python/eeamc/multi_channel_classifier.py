@@ -36,6 +36,8 @@ PORT = pmt.intern("classification")
 CHANNELS_PORT = pmt.intern("channels")
 #: Upstream tags whose latest value (at or before a window's first sample) its message carries.
 METADATA_KEYS = ("rx_freq", "rx_time")
+#: Input the block's history (and so its input buffer) holds, in channeliser blocks.
+HISTORY_BLOCKS = 4
 #: How many past tags of each key are kept to date windows that lag the input (the bank's delay).
 TAG_HISTORY = 32
 
@@ -93,6 +95,11 @@ class multi_channel_classifier(gr.sync_block):
         self.max_batch = int(max_batch)
         self.squelch_db = float(squelch_db)
         self.bank = OverlapSaveBank(self.samp_rate, fft_size)
+        # GNU Radio sizes the buffer in front of a block to at least twice its history: a history of a
+        # few channeliser blocks (never read) lets work() see that much input when it falls behind, so
+        # the engine gets batches of many windows exactly when speed matters (the default buffer holds
+        # 8192 samples, 3 ms at 2.4 MS/s: a handful of windows per call).
+        self.set_history(HISTORY_BLOCKS * self.bank.fft_size)
         self._messages = MessageBuilder(self.model.classes, self.engine.num_exits)
         self.finder: SignalFinder | None = None
         # Channel changes and settings come from other threads; re-entrant: work() follows the finder.
@@ -193,7 +200,7 @@ class multi_channel_classifier(gr.sync_block):
     # ---- streaming --------------------------------------------------------------------------------------
 
     def work(self, input_items, output_items):
-        samples = input_items[0]
+        samples = input_items[0][self.history() - 1 :]  # the history only enlarges the input buffer
         self._remember_tags(len(samples))
         if not np.isfinite(samples).all():
             self._warn_once("nonfinite", "NaN/Inf input samples replaced by 0 (logged once)")
