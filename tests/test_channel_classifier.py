@@ -157,3 +157,11 @@ def test_a_signal_twice_as_wide_is_taken_at_twice_the_rate():
 def test_bad_parameters_are_refused(kwargs, problem):
     with pytest.raises(ValueError, match=problem):
         eeamc.channel_classifier(**kwargs)
+
+
+def test_a_dc_spike_alone_is_not_classified_at_0_hz():
+    """An empty band with a radio's DC spike: a channel at 0 Hz stays silent (notched, squelched)."""
+    samples, _ = band([], 0.5, dc_level=0.3, seed=7)
+    block = eeamc.channel_classifier(BAND_RATE, freq_offset=0.0)
+    assert run(block, samples)["classification"] == []
+    assert abs(block.freq_offset()) < 100  # the spike did not pull the channel onto itself

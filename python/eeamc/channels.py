@@ -393,11 +393,15 @@ class ChannelPath:
         n = self.bank.fft_size
         indices = (self.first_bin + self.bins) % n
         selected = spectrum[indices]
-        self._track(_power(selected), floor)
+        power = _power(selected)
         shaped = selected * self.response
         near_dc = np.abs((indices + n // 2) % n - n // 2) <= self._dc_bins
         if near_dc.any():
-            shaped[near_dc] = 0  # a radio's DC spike sits there
+            # A radio's DC spike sits there: out of the samples, and out of the offset and SNR
+            # estimates (or it would pull the channel onto itself and hold the squelch open).
+            shaped[near_dc] = 0
+            power[near_dc] = floor
+        self._track(power, floor)
         samples = scipy.fft.ifft(np.fft.ifftshift(shaped)) * (self.size / n)
         kept = samples[self.size // 4 : 3 * self.size // 4]
         # Each block was mixed relative to its own first sample (input index b N/2 - N/4); this turns
