@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 import torch
 
 from .contract import RML22_CONTRACT, SignalContract
+from .files import atomic_output
 from .networks import EarlyExitNet, resolve_exits
 from .windows import NORMALIZATIONS
 
@@ -106,23 +106,8 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
         "provenance": model.provenance,
         "state_dict": {k: v.detach().cpu() for k, v in model.net.state_dict().items()},
     }
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_output(path) as temporary:
         torch.save(payload, temporary)
-        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes 0600; a model is meant to be shared
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def load_model(path: str | os.PathLike | None = None) -> Model:
