@@ -5,7 +5,24 @@ import sys
 from pathlib import Path
 
 import gnuradio
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 gnuradio.__path__.insert(0, str(ROOT / "python"))
+
+
+@pytest.fixture(scope="session")
+def platform():
+    """GRC's own Platform with this tree's block YAML (last, so it overrides an installed copy), as
+    GNU Radio Companion loads it: for tests that open flowgraphs or look up blocks as GRC would."""
+    from gnuradio import gr
+    from gnuradio.grc.core.platform import Platform
+
+    grc = Platform(
+        version=gr.version(),
+        version_parts=(gr.major_version(), gr.api_version(), gr.minor_version()),
+        prefs=gr.prefs(),
+    )
+    grc.build_library(path=[*grc.config.block_paths, str(ROOT / "grc")])
+    return grc

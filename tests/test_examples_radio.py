@@ -53,20 +53,6 @@ KNOWN_OVERLAPS = {"live_demo.grc", "recording.grc", "synthetic_band.grc"}
 # ---- GRC: every example opens, is valid, and nothing overlaps ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def platform():
-    from gnuradio.grc.core.platform import Platform
-
-    grc = Platform(
-        version=gr.version(),
-        version_parts=(gr.major_version(), gr.api_version(), gr.minor_version()),
-        prefs=gr.prefs(),
-    )
-    # This tree's YAML last, so it overrides an installed copy (the later file wins).
-    grc.build_library(path=[*grc.config.block_paths, str(ROOT / "grc")])
-    return grc
-
-
 def load(platform, path: Path):
     flow_graph = platform.make_flow_graph(str(path))
     flow_graph.rewrite()
