@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 
 from .channels import channel_rate
 from .contract import SignalContract
+from .files import write_text_atomic
 
 #: The SigMF extension that holds the details (declared in the meta's ``core:extensions``).
 EXTENSION = {"name": "eeamc", "version": "1.0.0", "optional": True}
@@ -224,12 +224,4 @@ def new_meta(samp_rate: float, datatype: str, centre_freq: float | None, dataset
 def write_meta(record: Any, path: Path) -> None:
     """Validate a SigMFFile and write its meta to ``path`` atomically (a reader never sees half a file)."""
     record.validate()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            record.dump(file, pretty=True)
-            file.write("\n")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    write_text_atomic(path, record.dumps(pretty=True) + "\n")
