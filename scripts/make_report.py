@@ -10,11 +10,8 @@ OUT/figures/*.png: learning curves, the paper's figures 4 (T = cal, 0.35, 0.6, 0
 those files; the paper's and the authors' numbers are quoted with their source. Networks without a model
 or without results are listed as missing, not guessed.
 
-The shipped network: among the early-exit networks whose test accuracy at their calibrated thresholds is
-within --margin percentage points of the baseline network's, overall and at >= 10 dB, those whose measured
-batched speed-up (over the same backbone with its early exits off, timed in the same run) is within
---speed-tolerance of the largest; of these, the most accurate. If no network is within the margin, the
-most accurate. --ship-to copies its model file there.
+The shipped network is chosen by training.selection (its rule: --margin, --speed-tolerance) from the
+results at the calibrated thresholds; --ship-to copies its model file there.
 """
 
 from __future__ import annotations
@@ -34,10 +31,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `training` from this checkout when run as scripts/make_report.py
 
-from gnuradio.eeamc.model_file import load_model, save_model  # noqa: E402
+from gnuradio.eeamc.model_file import Model, load_model, save_model  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402  (ticker does not choose a backend)
 
 from training import plots  # noqa: E402  (needs the path above)
+from training.selection import Choice, choose_network  # noqa: E402
 
 plt = plots.plt  # matplotlib with the Agg backend plots.py selected
 
@@ -111,7 +109,7 @@ class Network:
     log_path: Path
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)  # results older than the model file
+    stale: list[str] = field(default_factory=list)  # results of an earlier version of the model file
 
     @property
     def label(self) -> str:
@@ -141,15 +139,27 @@ def load_network(arch: str, models: Path, logs: Path, evals: Path) -> Network:
     network.history = read_log(network.log_path)  # also while it trains: the curves so far
     if not network.has_model:
         return network  # results left from an earlier model are not this network's
+    model = load_model(network.model_path)
     keys = ("none",) if arch == "baseline" else THRESHOLD_KEYS
     for key in keys:
         path = eval_folder(evals, arch, key) / "metrics.json"
         if not path.is_file():
             continue
         network.runs[key] = json.loads(path.read_text())
-        if path.stat().st_mtime < network.model_path.stat().st_mtime:
+        if not evaluated_this_model(network.runs[key], model):
             network.stale.append(str(path))
     return network
+
+
+def evaluated_this_model(run: Mapping[str, Any], model: Model) -> bool:
+    """Whether ``run`` evaluated the model file as it is now: the same training (its date) and stored
+    thresholds. Not the files' times: a checkout sets them at random, and re-saving a model with more
+    metadata (its input contract, say) changes neither its weights nor its results."""
+    recorded = run.get("model", {})
+    return (
+        recorded.get("provenance", {}).get("date") == model.provenance.get("date")
+        and recorded.get("stored_thresholds") == list(model.thresholds)
+    )
 
 
 def load_networks(models: Path, logs: Path, evals: Path) -> dict[str, Network]:
@@ -369,62 +379,32 @@ def make_figures(networks: Mapping[str, Network], figures: Path) -> dict[str, Pa
 # The shipped network.
 
 
-@dataclass
-class Choice:
-    arch: str | None
-    reason: str
-    rows: list[list[str]]
-
-
-def choose_network(networks: Mapping[str, Network], margin_pp: float, tolerance: float = 0.05) -> Choice:
-    """See the module's docstring: accurate enough (overall and at >= 10 dB), then about the fastest
-    (speed-ups within ``tolerance`` are one speed: the timings scatter by that much), then the most
-    accurate."""
-    baseline = networks["baseline"].at("cal")
+def choose(networks: Mapping[str, Network], margin_pp: float, tolerance: float = 0.05) -> Choice:
+    """training.selection's rule on the networks' results at their calibrated thresholds."""
     candidates = {a: networks[a].at("cal") for a in EARLY_EXIT_ARCHS if networks[a].at("cal") is not None}
-    if baseline is None or not candidates:
-        return Choice(None, "no choice: the baseline's or every early-exit network's results are missing", [])
+    return choose_network(networks["baseline"].at("cal"), candidates, margin_pp, tolerance)
 
-    def within_margin(run: Mapping[str, Any]) -> bool:
-        return all(run[key] >= baseline[key] - margin_pp / 100 for key in ("accuracy", "accuracy_high_snr"))
 
-    eligible = [a for a, run in candidates.items() if within_margin(run)]
-    rows = [
+def choice_rows(networks: Mapping[str, Network], choice: Choice) -> list[list[str]]:
+    """The candidates of the choice, one row each (the table of the shipped-network section)."""
+    baseline = networks["baseline"].at("cal")
+    runs = {a: networks[a].at("cal") for a in EARLY_EXIT_ARCHS if networks[a].at("cal") is not None}
+    if baseline is None:
+        return []
+    return [
         [
             LABELS[a],
             thresholds_text(run),
             pct(run["accuracy"]),
             pp(run["accuracy"] - baseline["accuracy"]),
             pp(run["accuracy_high_snr"] - baseline["accuracy_high_snr"]),
-            "yes" if a in eligible else "no",
+            "yes" if a in choice.eligible else "no",
             times(timing(run, "batched")),
             times(timing(run, "batch1")),
             mega(run["macs_per_window"]),
         ]
-        for a, run in candidates.items()
+        for a, run in runs.items()
     ]
-    timed = [a for a in eligible if timing(candidates[a], "batched") is not None]
-    if not timed:
-        arch = max(candidates, key=lambda a: candidates[a]["accuracy"])
-        reason = (
-            f"{LABELS[arch]}: no early-exit network is within {margin_pp:g} pp of the baseline's test "
-            f"accuracy overall and at ≥ 10 dB with a measured speed-up, so the most accurate one "
-            f"({pct(candidates[arch]['accuracy'])})"
-        )
-        return Choice(arch, reason, rows)
-    fastest = max(timed, key=lambda a: timing(candidates[a], "batched"))
-    top = timing(candidates[fastest], "batched")
-    ties = [a for a in timed if timing(candidates[a], "batched") >= top - tolerance]
-    arch = max(ties, key=lambda a: candidates[a]["accuracy"])
-    reason = (
-        f"{LABELS[arch]}: the most accurate ({pct(candidates[arch]['accuracy'])}) of "
-        f"{', '.join(LABELS[a] for a in ties)}, whose batched speed-ups are within {tolerance:g} of the "
-        f"largest ({times(top)}, {LABELS[fastest]}) among the early-exit networks within {margin_pp:g} pp of "
-        "the baseline's test accuracy overall and at ≥ 10 dB at their calibrated thresholds"
-    )
-    if top <= 1 + tolerance:
-        reason += "; none of them is measurably faster than the baseline network on this machine"
-    return Choice(arch, reason, rows)
 
 
 def ship(model: Path, destination: Path, metrics: Mapping[str, Any] | None, reason: str) -> None:
@@ -476,7 +456,7 @@ def status_section(networks: Mapping[str, Network], quick: bool) -> str:
         lines.append(f"> **Evaluated at some thresholds only**: {'; '.join(partial)}.")
     stale = [path for n in networks.values() for path in n.stale]
     if stale:
-        lines.append(f"> **Older than their model file** (rerun the evaluation): {', '.join(stale)}.")
+        lines.append(f"> **Of an earlier model file** (rerun the evaluation): {', '.join(stale)}.")
     return "\n>\n".join(lines)
 
 
@@ -921,7 +901,9 @@ def baseline_accuracy_section(networks: Mapping[str, Network]) -> str:
     )
 
 
-def choice_section(choice: Choice, shipped: Path | None, margin_pp: float, tolerance: float) -> str:
+def choice_section(
+    choice: Choice, rows: list[list[str]], shipped: Path | None, margin_pp: float, tolerance: float
+) -> str:
     parts = [
         "## The shipped network",
         "",
@@ -932,7 +914,7 @@ def choice_section(choice: Choice, shipped: Path | None, margin_pp: float, toler
         "0.05 apart); of these, the most accurate. If none is within the margin, the most accurate.",
         "",
     ]
-    if choice.rows:
+    if rows:
         parts += [
             table(
                 [
@@ -946,11 +928,11 @@ def choice_section(choice: Choice, shipped: Path | None, margin_pp: float, toler
                     "speed-up batch 1",
                     "MACs per window",
                 ],
-                choice.rows,
+                rows,
             ),
             "",
         ]
-    parts.append(f"**Chosen: {choice.reason}.**")
+    parts.append(f"**Chosen: {choice.reason(LABELS)}.**")
     if shipped is not None and choice.arch is not None:
         parts.append(f"Its model file is copied to `{shipped}` (the block's default model).")
     return "\n".join(parts)
@@ -1208,7 +1190,7 @@ def threshold_statements(networks: Mapping[str, Network]) -> list[str]:
 def choice_statement(choice: Choice) -> str:
     if choice.arch is None:
         return ""
-    return f"Paper: V1 is the best trade-off. Ours by the rule above: {choice.reason}."
+    return f"Paper: V1 is the best trade-off. Ours by the rule above: {choice.reason(LABELS)}."
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1220,14 +1202,20 @@ def write_report(args: argparse.Namespace) -> tuple[Path, Choice]:
     figures_dir = out / "figures"
     networks = load_networks(Path(args.models), Path(args.logs), Path(args.evals))
     figures = make_figures(networks, figures_dir)
-    choice = choose_network(networks, args.margin, args.speed_tolerance)
+    choice = choose(networks, args.margin, args.speed_tolerance)
     shipped = Path(args.ship_to) if args.ship_to else None
     quick = args.quick
     sections = [
         "# Reproducing “Using Early Exits for Fast Inference in AMC” on our RML22 reproduction",
         status_section(networks, quick),
         how_section(networks, args.command, args.data, Path(args.evals)),
-        choice_section(choice, shipped if not quick else None, args.margin, args.speed_tolerance),
+        choice_section(
+            choice,
+            choice_rows(networks, choice),
+            shipped if not quick else None,
+            args.margin,
+            args.speed_tolerance,
+        ),
         comparison_section(networks),
         differences_section(networks, choice, out / "discussion.md"),
         beyond_section(networks, figures, out),
@@ -1291,7 +1279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--ship-to with --quick: a quick run's networks are never shipped")
     path, choice = write_report(args)
     print(f"wrote {path} and {Path(args.out) / 'figures'}/")
-    print(f"shipped network: {choice.reason}")
+    print(f"shipped network: {choice.reason(LABELS)}")
     if args.ship_to:
         ship_choice(choice, args)
     return 0
@@ -1299,11 +1287,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def ship_choice(choice: Choice, args: argparse.Namespace) -> None:
     missing = [arch for arch in ARCHS if not (Path(args.models) / f"rml22_{arch}.pt").is_file()]
-    arch, reason = choice.arch, choice.reason
+    arch, reason = choice.arch, choice.reason(LABELS)
     if args.ship_arch:
         arch, reason = (
             args.ship_arch,
-            f"chosen by hand (--ship-arch {args.ship_arch}); the rule: {choice.reason}",
+            f"chosen by hand (--ship-arch {args.ship_arch}); the rule: {choice.reason(LABELS)}",
         )
     elif choice.arch is None or missing:
         print(

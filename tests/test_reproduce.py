@@ -192,7 +192,7 @@ def test_learning_curves_table_matches_the_log(run_folder, report):
 
 def test_nothing_is_shipped_while_networks_are_missing(run_folder, tmp_path, capsys):
     networks = make_report.load_networks(run_folder / "models", run_folder / "training", run_folder / "eval")
-    choice = make_report.choose_network(networks, margin_pp=1.0)
+    choice = make_report.choose(networks, margin_pp=1.0)
     assert choice.arch in ("v1", "v1_v3")  # the early-exit networks with results
     shipped = tmp_path / "shipped.pt"
     args = argparse.Namespace(
@@ -206,56 +206,9 @@ def test_nothing_is_shipped_while_networks_are_missing(run_folder, tmp_path, cap
     assert "networks ['v0', 'v2', 'v3', 'v1_joint'] have no model yet" in capsys.readouterr().err
 
 
-def with_changes(
-    run: dict, base: dict, offset: float, speedup: float, high_offset: float | None = None
-) -> dict:
-    """``run`` with its accuracy ``offset`` from the baseline's (at >= 10 dB too, or ``high_offset``) and its
-    batched speed-up replaced."""
-    changed = json.loads(json.dumps(run))
-    changed["accuracy"] = base["accuracy"] + offset
-    changed["accuracy_high_snr"] = base["accuracy_high_snr"] + (
-        offset if high_offset is None else high_offset
-    )
-    changed["timing"]["batched"]["speedup"] = speedup
-    return changed
-
-
-def made_up_networks(run_folder, **changes):
-    """The run's networks with made-up calibrated results: arch=(offset, speed-up, [high])."""
-    networks = make_report.load_networks(run_folder / "models", run_folder / "training", run_folder / "eval")
-    base, v1 = networks["baseline"].at("cal"), networks["v1"].at("cal")
-    networks["v1_v3"].runs.clear()  # its real results would compete with the made-up ones
-    networks["v1"].runs.clear()
-    for arch, values in changes.items():
-        networks[arch].runs["cal"] = with_changes(v1, base, *values)
-    return networks
-
-
-def test_choice_rule_takes_the_fastest_network_within_the_margin(run_folder):
-    networks = made_up_networks(
-        run_folder, v2=(-0.005, 1.5), v3=(-0.009, 1.2), v0=(-0.02, 3.0), v1=(-0.03, 2.0)
-    )  # v0 is the fastest, but 2 pp less accurate
-    assert make_report.choose_network(networks, margin_pp=1.0).arch == "v2"
-    assert make_report.choose_network(networks, margin_pp=2.5).arch == "v0"
-    # None within the margin: the most accurate.
-    assert make_report.choose_network(networks, margin_pp=0.1).arch == "v2"
-
-
-def test_choice_rule_wants_the_accuracy_at_high_snr_too(run_folder):
-    networks = made_up_networks(run_folder, v3=(-0.005, 1.3, -0.02), v2=(-0.005, 1.1))
-    assert make_report.choose_network(networks, margin_pp=1.0).arch == "v2"  # v3 loses 2 pp at >= 10 dB
-
-
-def test_speed_ups_within_the_tolerance_go_to_the_most_accurate(run_folder):
-    networks = made_up_networks(run_folder, v2=(-0.008, 1.10), v3=(0.002, 1.07), v0=(0.004, 1.02))
-    choice = make_report.choose_network(networks, margin_pp=1.0, tolerance=0.05)
-    assert choice.arch == "v3" and "V2, V3" in choice.reason  # V0 is 0.08 slower: not a tie
-    assert make_report.choose_network(networks, margin_pp=1.0, tolerance=0.01).arch == "v2"
-
-
 def test_shipping_by_hand_writes_the_model_with_its_test_metrics(run_folder, tmp_path, capsys):
     networks = make_report.load_networks(run_folder / "models", run_folder / "training", run_folder / "eval")
-    choice = make_report.choose_network(networks, margin_pp=1.0)
+    choice = make_report.choose(networks, margin_pp=1.0)
     destination = tmp_path / "models" / "eeamc_rml22.pt"
     args = argparse.Namespace(
         models=str(run_folder / "models"),
