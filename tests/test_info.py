@@ -29,10 +29,15 @@ def module_path(tmp_path_factory) -> Path:
 
 
 def info(module_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return command(module_path, "info", *args)
+
+
+def command(module_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m gnuradio.eeamc ARGS`` with this checkout's module."""
     env = {key: value for key, value in os.environ.items() if key != "EEAMC_MODEL_DIR"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(module_path), env.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, "-m", "gnuradio.eeamc", "info", *args],
+        [sys.executable, "-m", "gnuradio.eeamc", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -154,3 +159,11 @@ def test_help_says_what_it_prints(module_path):
     text = " ".join(result.stdout.split())  # argparse wraps to the terminal's width
     for words in ("[MODEL]", "--json", "input contract", "default: the shipped model", "Exit status 2"):
         assert words in text, text
+
+
+def test_every_command_is_a_subcommand(module_path):
+    result = command(module_path, "--help")
+    assert result.returncode == 0, result.stderr
+    for name in ("info", "listen", "annotate"):
+        assert f"    {name} " in result.stdout, result.stdout
+    assert command(module_path, "listen", "--help").returncode == 0

@@ -1,19 +1,18 @@
 """``python -m gnuradio.eeamc COMMAND``: the module's command lines, one subcommand a module.
 
-Each command module has ``HELP`` (one line), ``DESCRIPTION`` (its --help text), ``add_arguments(parser)``
-and ``run(args) -> exit status``; adding one is a line in ``COMMANDS``.
+Each command module follows ``commands.py``'s convention; adding one is a line in ``COMMANDS``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
-from . import info
+from . import annotate, info, listen
+from .commands import run_command
 
-COMMANDS = {"info": info}
+COMMANDS = {"info": info, "listen": listen, "annotate": annotate}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,11 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command].run(args)
-    except BrokenPipeError:  # output piped into `head` & co.: stop quietly, as other tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    return run_command(COMMANDS[args.command], args)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import pmt
 from gnuradio import gr
 
 from .channel_classifier import channel_classifier
+from .commands import standalone
 from .recordings import Recording, RecordingError, sigmf_recording, source_blocks
 from .reports import records
 from .scanner import scanner
@@ -234,9 +235,7 @@ def backup_path(meta: Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gnuradio.eeamc.annotate", description=DESCRIPTION)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return standalone(sys.modules[__name__], "annotate", argv)
 
 
 if __name__ == "__main__":

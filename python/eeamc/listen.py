@@ -23,6 +23,7 @@ from typing import Any
 
 import pmt
 
+from .commands import standalone
 from .reports import records
 
 HELP = "print the classifications a flowgraph publishes with a ZMQ PUB message sink, live"
@@ -237,9 +238,7 @@ def _order(item: tuple[Any, Row]) -> tuple[int, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gnuradio.eeamc.listen", description=DESCRIPTION)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return standalone(sys.modules[__name__], "listen", argv)
 
 
 if __name__ == "__main__":
