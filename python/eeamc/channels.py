@@ -152,6 +152,10 @@ class WelchSpectrum:
         self.window /= np.sqrt((self.window**2).mean())  # noise power per bin unchanged by the window
         self.freqs = np.fft.fftshift(np.fft.fftfreq(self.fft_size, 1 / samp_rate))
         self.segments_per_average = max(1.0, average_s * samp_rate / self.fft_size)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every segment (a new stream)."""
         self.psd: np.ndarray | None = None
         self.segments = 0  # how many segments the average holds (for the detection threshold)
         self._pending = np.zeros(0, dtype=np.complex64)
@@ -275,9 +279,14 @@ class SignalFinder:
         self.min_snr_db, self.max_channels = float(min_snr_db), int(max_channels)
         self.min_bandwidth = float(min_bandwidth)
         self.spectrum = WelchSpectrum(samp_rate, fft_size, average_s)
-        self.tracker = ChannelTracker()
         self.update_samples = fft_size * max(1, round(update_s * samp_rate / fft_size))
         self.refresh_samples = int(refresh_s * samp_rate)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start over on a new stream: no spectrum, no channels, ids from 0, sample count from 0."""
+        self.spectrum.reset()
+        self.tracker = ChannelTracker()
         self._seen = 0  # input samples so far
         self._last_ids: tuple[int, ...] | None = None
         self._last_sent = 0
@@ -334,8 +343,18 @@ class OverlapSaveBank:
             raise ValueError(f"fft_size must be a multiple of 4, got {self.fft_size}")
         self.step = self.fft_size // 2
         self.bin_hz = self.samp_rate / self.fft_size
+        self.reset()
+
+    def reset(self) -> None:
+        """Start over on a new stream: its sample 0 comes next (after the quarter block of zeros)."""
         self.block_index = 0
         self._buffer = np.zeros(self.fft_size // 4, dtype=np.complex64)
+
+    @property
+    def next_position(self) -> int:
+        """The input sample where the next block's kept half starts (no channel sample before it is
+        still to come)."""
+        return self.block_index * self.step
 
     def blocks(self, samples: np.ndarray) -> Iterator[tuple[int, np.ndarray, float]]:
         """Add ``samples``; yield (block index, spectrum, noise power per bin) for each complete block."""
@@ -387,6 +406,13 @@ class ChannelPath:
     def retune(self, centre: float) -> None:
         self.centre = float(centre)
         self.first_bin = round(self.centre / self.bank.bin_hz)
+
+    def restart(self, centre: float) -> None:
+        """Start over at ``centre`` on a new stream (the bank restarted): no samples, no SNR yet."""
+        self.retune(centre)
+        self.snr_db = -math.inf
+        self.samples = np.zeros(0, np.complex64)
+        self.positions = np.zeros(0, np.float64)
 
     def process(self, block_index: int, spectrum: np.ndarray, floor: float) -> None:
         """Take this channel's part of one block: track its offset and SNR, append its samples."""

@@ -5,37 +5,37 @@ multiple is the window length, so windows never straddle calls), normalises them
 trained, classifies them in one batched early-exit engine call, and reports each window as a stream
 tag on its first sample and as a message on the ``classification`` port. A stream whose stated rate
 (``samp_rate``, or else an upstream ``rx_rate`` tag) is not the model's gets one warning in the log.
+
+Each message's ``rx_time`` is its own window's: the latest upstream ``rx_time`` tag plus the samples
+since it at the stream's rate (``samp_rate``, else the latest ``rx_rate`` tag, else the model's rate).
+Every run starts afresh (``start()``): offsets and window counts from 0, no metadata of the last run.
+
+The end of a stream: the last ``len % window_length`` samples (less than one window) are neither
+classified nor passed on. GNU Radio calls a block with an output multiple only for whole multiples and
+ends it when its upstream is done and less than that is left; a block without one cannot tell the end of
+a stream from a slow source (Python blocks see no "input done"), so it would have to hold the partial
+window back forever, and a window's tag must sit on its first sample, written before the window is
+complete. To keep every sample in a file-to-file chain, take the file sink's stream from before the
+classifier (the classifier then feeds a null sink, and its tags travel as messages).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pmt
-import torch
 from gnuradio import gr
 
 from .contract import rates_match
-from .engine import (
-    DEFAULT_MAX_BATCH,
-    Classification,
-    EarlyExitEngine,
-    classify_in_batches,
-    requested_thresholds,
-)
+from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, requested_thresholds
 from .model_file import load_model
 from .reports import check_report, wants_report
-from .windows import frame, normalize, valid_windows
+from .running import METADATA_KEYS, Results, UpstreamTags, WindowClassifier
+from .windows import frame
 
 TAG_KEY = pmt.intern("amc")
 PORT = pmt.intern("classification")
-#: Upstream tags whose latest value each message carries (as USRP / RTL-SDR sources emit them).
-METADATA_KEYS = ("rx_freq", "rx_time")
-#: The sample rate a radio source states (UHD and gr-osmosdr sources tag it; a double, S/s).
-RX_RATE = pmt.intern("rx_rate")
 UNCLASSIFIABLE = -1
 
 _KEYS = {
@@ -58,28 +58,6 @@ _SUMMARY_KEYS = tuple(
 )
 
 
-@dataclass
-class _Rows:
-    """One work() call's results as Python lists, converted once: indexing a tensor costs microseconds,
-    paid five times per reported window otherwise."""
-
-    label: list[int]
-    exit: list[int]
-    entropy: list[float]
-    confidence: list[float]
-    probabilities: list[list[float]]
-
-    @classmethod
-    def of(cls, results: Classification) -> _Rows:
-        return cls(
-            results.label.tolist(),
-            results.exit.tolist(),
-            results.entropy.tolist(),
-            results.confidence.tolist(),
-            results.probabilities.tolist(),
-        )
-
-
 class classifier(gr.sync_block):
     """Early-exit modulation classifier.
 
@@ -95,7 +73,13 @@ class classifier(gr.sync_block):
             sees up to that many windows a call.
         samp_rate: the input's sample rate in S/s, checked against the model's contract; 0 = not stated,
             in which case upstream ``rx_rate`` tags are checked instead (a stated rate wins: a tag is
-            stale after any resampler). A mismatch is logged once; classification carries on.
+            stale after any resampler). A mismatch is logged once; classification carries on. The
+            rate also dates each window: rx_time = latest rx_time tag + samples since it / rate.
+
+    A stream's last samples short of a whole window are neither classified nor passed on (see the
+    module's docstring for why). An engine call that fails (CUDA out of memory, a lost device) is
+    logged once, then at most every few seconds; its windows are reported unclassifiable and the next
+    call tries again.
     """
 
     def __init__(
@@ -116,7 +100,9 @@ class classifier(gr.sync_block):
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.max_batch = int(max_batch)
-        self._lock = threading.Lock()  # set_threshold() comes from the GUI / another thread
+        self.window_classifier = WindowClassifier(
+            self.model.normalization, len(self.classes), self.max_batch, self._log
+        )
         self.set_threshold(threshold)
         self.set_report(report, report_every)
 
@@ -141,13 +127,21 @@ class classifier(gr.sync_block):
             pmt.from_double(0.0),
             pmt.PMT_T,
         )
-        self._zero_probabilities = [0.0] * len(self.classes)
         self._publishing = True  # whether the message port has subscribers; checked every work() call
+        self._tags = UpstreamTags(self._log)
+        self._check_rate_stated(samp_rate)
+        self.start()
+
+    def start(self) -> bool:
+        """A new run (GNU Radio calls this on every tb.start() / run()): its item counters start from 0
+        again, so do offsets, window counts and the report mode's memory; the last run's tags are gone."""
         self._windows_seen = 0
         self._previous_class: int | None = None
-        self._metadata: dict[str, tuple[int, pmt.pmt_base]] = {}
-        self._unclassifiable_count = 0
-        self._check_rate_stated(samp_rate)
+        self._tags.reset()
+        return True
+
+    def _log(self, level: str, text: str) -> None:
+        getattr(self.logger, level)(text)
 
     # ---- runtime settings (GRC callbacks) ------------------------------------------------------------
 
@@ -155,7 +149,7 @@ class classifier(gr.sync_block):
         """-1/None: the model's calibrated thresholds; 0: early exits off; else one value for all exits
         (or one per exit)."""
         values = requested_thresholds(threshold, self.model.thresholds)
-        with self._lock:
+        with self.window_classifier.lock:
             self.engine.set_thresholds(values)
 
     def threshold(self) -> list[float]:
@@ -176,62 +170,43 @@ class classifier(gr.sync_block):
         if count == 0:
             return 0
         first = self.nitems_written(0)
-        windows = frame(samples[:count], self.window_length)
-        valid = valid_windows(windows)
-        results = self._classify(windows[valid]) if valid.any() else None
-        rows = _Rows.of(results) if results is not None else None
-        # Row of each window in ``rows``; None for windows that could not be classified.
-        row_of = (np.cumsum(valid) - 1).tolist()
-        is_valid = valid.tolist()
-        metadata_tags = self._metadata_tags(count)
+        self._tags.read(self, count)
         if self._watch_rx_rate:
-            self._check_rx_rate(count)
+            self._check_rx_rate(first + count)
+        results = self._classify(frame(samples[:count], self.window_length))
         # Messages nobody receives (port not connected) are not built: a third of the reporting cost.
         self._publishing = pmt.length(self.message_subscribers(PORT)) > 0
-        for index in range(len(windows)):
-            offset = first + index * self.window_length
-            self._absorb_metadata(metadata_tags, offset)
-            row = row_of[index] if is_valid[index] and rows is not None else None
-            self._report(offset, rows, row)
-        # Tags after the last window start belong to the next window: keep them, or a window's
-        # rx_freq / rx_time would depend on where the scheduler split the stream.
-        self._absorb_metadata(metadata_tags, first + count)
+        for index in range(count // self.window_length):
+            self._report(first + index * self.window_length, results, index)
+        # Tags after the last window start still apply to the next call's first window.
+        self._tags.forget_before(first + count)
         return count
 
-    def _classify(self, windows: np.ndarray) -> Classification | None:
-        """Classify valid windows in batches of at most max_batch; None if the engine failed."""
-        batch = torch.from_numpy(normalize(windows, self.model.normalization))
-        try:
-            with self._lock:
-                return classify_in_batches(self.engine, batch, self.max_batch)
-        except Exception as error:  # noqa: BLE001 - a running flowgraph must survive (e.g. CUDA OOM)
-            self.logger.error(f"classification failed, windows reported unclassifiable: {error}")
-            return None
-
-    def _metadata_tags(self, count: int) -> list[gr.tag_t]:
-        start = self.nitems_read(0)
-        tags = [
-            tag
-            for key in METADATA_KEYS
-            for tag in self.get_tags_in_range(0, start, start + count, pmt.intern(key))
-        ]
-        return sorted(tags, key=lambda tag: tag.offset)
+    def _classify(self, windows: np.ndarray) -> Results:
+        """Every window's result (unclassifiable where its input, the engine or its output failed)."""
+        return self.window_classifier.classify(self.engine, windows)
 
     def _check_rate_stated(self, samp_rate: float) -> None:
         if not np.isfinite(samp_rate) or samp_rate < 0:
             raise ValueError(f"samp_rate must be >= 0 S/s (0 = not stated), got {samp_rate}")
         self.samp_rate = float(samp_rate)
-        # Tags are read only while no rate is stated and nothing has been logged yet.
+        # Tags are checked only while no rate is stated and nothing has been logged yet.
         self._watch_rx_rate = self.samp_rate == 0
+        self._rate_checked_at = -1
         if self.samp_rate:
             self._check_rate(self.samp_rate, "the samp_rate parameter")
 
-    def _check_rx_rate(self, count: int) -> None:
-        start = self.nitems_read(0)
-        for tag in self.get_tags_in_range(0, start, start + count, RX_RATE):
-            if pmt.is_real(tag.value) or pmt.is_integer(tag.value):
-                if self._check_rate(pmt.to_double(tag.value), f"an rx_rate tag at sample {tag.offset}"):
-                    return
+    def _check_rx_rate(self, end: int) -> None:
+        """Check the rx_rate tags read so far (those before ``end``) against the model's rate."""
+        tag = self._tags.latest("rx_rate", end - 1)
+        rate = self._tags.rate(end - 1)
+        if rate is not None and tag[0] != self._rate_checked_at:
+            self._rate_checked_at = tag[0]
+            self._check_rate(rate, f"an rx_rate tag at sample {tag[0]}")
+
+    def _rate(self, offset: int) -> float:
+        """The stream's rate at ``offset``, to date windows: stated, else tagged, else the model's."""
+        return self.samp_rate or self._tags.rate(offset) or self.model.signal.sample_rate
 
     def _check_rate(self, rate: float, source: str) -> bool:
         """Log once if ``rate`` is not the model's; True if it was not."""
@@ -247,41 +222,31 @@ class classifier(gr.sync_block):
         )
         return True
 
-    def _absorb_metadata(self, tags: list[gr.tag_t], offset: int) -> None:
-        """Remember the latest rx_freq / rx_time tagged at or before ``offset``."""
-        while tags and tags[0].offset <= offset:
-            tag = tags.pop(0)
-            self._metadata[pmt.symbol_to_string(tag.key)] = (tag.offset, tag.value)
-
-    def _report(self, offset: int, rows: _Rows | None, row: int | None) -> None:
+    def _report(self, offset: int, results: Results, index: int) -> None:
         self._windows_seen += 1
-        label = rows.label[row] if row is not None else UNCLASSIFIABLE
-        if not self._should_report(label):
+        if not self._should_report(results.label[index]):
             return
-        summary = self._summary(rows, row)
+        summary = self._summary(results, index)
         self.add_item_tag(0, offset, TAG_KEY, summary)
         if self._publishing:
-            self.message_port_pub(PORT, self._message(summary, rows, row, offset))
+            self.message_port_pub(PORT, self._message(summary, results, index, offset))
 
     def _should_report(self, label: int) -> bool:
         previous, self._previous_class = self._previous_class, label
         return wants_report(self.report, self.report_every, self._windows_seen, label, previous)
 
-    def _summary(self, rows: _Rows | None, row: int | None) -> pmt.pmt_base:
+    def _summary(self, results: Results, index: int) -> pmt.pmt_base:
         """The tag's dict: label, class, exit, entropy, confidence, unclassifiable."""
-        if row is None:
+        if not results.classified[index]:
             fields = self._unclassifiable_fields
-            if self._unclassifiable_count == 0:
-                self.logger.warn("NaN/Inf or all-zero window: reported as unclassifiable (logged once)")
-            self._unclassifiable_count += 1
         else:
-            label = rows.label[row]
+            label = results.label[index]
             fields = (
                 self._label_pmts[label],
                 self._class_pmts[label],
-                self._exit_pmts[rows.exit[row]],
-                pmt.from_double(rows.entropy[row]),
-                pmt.from_double(rows.confidence[row]),
+                self._exit_pmts[results.exit[index]],
+                pmt.from_double(results.entropy[index]),
+                pmt.from_double(results.confidence[index]),
                 pmt.PMT_F,
             )
         summary = pmt.make_dict()
@@ -289,16 +254,14 @@ class classifier(gr.sync_block):
             summary = pmt.dict_add(summary, key, value)
         return summary
 
-    def _message(
-        self, summary: pmt.pmt_base, rows: _Rows | None, row: int | None, offset: int
-    ) -> pmt.pmt_base:
+    def _message(self, summary: pmt.pmt_base, results: Results, index: int, offset: int) -> pmt.pmt_base:
         """The message: the tag's dict plus offset, probabilities, window count and rx metadata."""
-        probabilities = rows.probabilities[row] if row is not None else self._zero_probabilities
+        probabilities = results.probabilities[index]
         message = pmt.dict_add(summary, _KEYS["offset"], pmt.from_uint64(offset))
         message = pmt.dict_add(
             message, _KEYS["probabilities"], pmt.init_f32vector(len(probabilities), probabilities)
         )
         message = pmt.dict_add(message, _KEYS["window"], pmt.from_uint64(self._windows_seen - 1))
-        for key, (_, value) in self._metadata.items():
+        for key, value in self._tags.fields(offset, self._rate(offset)).items():
             message = pmt.dict_add(message, _KEYS[key], value)
         return message

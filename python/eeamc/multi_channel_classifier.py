@@ -9,46 +9,67 @@ exit pay off across channels. Channels whose SNR is below ``squelch_db`` are not
 
 Messages on ``classification``: the classifier's dict (``reports.py``) plus ``channel``, ``freq_offset``
 (Hz, the tracked centre), ``bandwidth`` (Hz), ``snr_db``, and ``offset`` in this block's input samples;
-with an upstream ``rx_freq`` tag also ``freq`` (absolute Hz) and the tag itself, and ``rx_time``.
+with an upstream ``rx_freq`` tag also ``freq`` (absolute Hz) and the tag itself, and with an ``rx_time``
+tag the window's own time (the tag's plus the input samples since it / ``samp_rate``, UHD's tuple form).
+
+Every run starts afresh (``start()``): the channeliser, each channel's samples, the finder (channels are
+found again, ids from 0), window counts and offsets (GNU Radio's item counters restart from 0 too).
+At the end of a stream, the samples of each channel's last incomplete window, and the input still in the
+channeliser (up to three quarters of its FFT), are not classified.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pmt
-import torch
 from gnuradio import gr
 
 from .channels import Channel, ChannelPath, OverlapSaveBank, SignalFinder, channel_rate
-from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, classify_in_batches, requested_thresholds
+from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, requested_thresholds
 from .model_file import load_model
 from .reports import MessageBuilder, check_report, wants_report
+from .running import Results, UpstreamTags, WindowClassifier
 from .signal_detector import channel_map
-from .windows import frame, normalize, valid_windows
+from .windows import frame
 
 PORT = pmt.intern("classification")
 CHANNELS_PORT = pmt.intern("channels")
-#: Upstream tags whose latest value (at or before a window's first sample) its message carries.
-METADATA_KEYS = ("rx_freq", "rx_time")
 #: Input the block's history (and so its input buffer) holds, in channeliser blocks.
 HISTORY_BLOCKS = 4
-#: How many past tags of each key are kept to date windows that lag the input (the bank's delay).
-TAG_HISTORY = 32
 
 
 @dataclass
 class _ChannelState:
-    """What the block keeps per channel besides its samples: the report mode's memory."""
+    """What the block keeps per channel besides its samples: where it was tuned (a restart goes back
+    there) and the report mode's memory."""
 
     path: ChannelPath
+    tuned: float
     windows_seen: int = 0
     previous_class: int | None = None
+
+    def retune(self, freq_offset: float) -> None:
+        self.tuned = float(freq_offset)
+        self.path.retune(freq_offset)
+
+    def restart(self) -> None:
+        self.path.restart(self.tuned)
+        self.windows_seen, self.previous_class = 0, None
+
+
+class _Pending(NamedTuple):
+    """One channel's windows completed by one channeliser block, waiting for the engine."""
+
+    state: _ChannelState
+    windows: np.ndarray  # [k, window_length] complex
+    offsets: np.ndarray  # each window's first input sample
+    fields: dict[str, pmt.pmt_base]  # the channel's keys as of that block
 
 
 class multi_channel_classifier(gr.sync_block):
@@ -66,6 +87,9 @@ class multi_channel_classifier(gr.sync_block):
     scanner does this) instead of following ``channels`` messages; the finder's maps are then published on
     the output port ``channels``. Detection runs in step with classification, so a recording gives the
     same results however fast it is read.
+
+    An engine call that fails (CUDA out of memory, a lost device) is logged once, then at most every few
+    seconds; its windows are reported unclassifiable and the next call tries again.
     """
 
     def __init__(
@@ -105,10 +129,12 @@ class multi_channel_classifier(gr.sync_block):
         # Channel changes and settings come from other threads; re-entrant: work() follows the finder.
         self._lock = threading.RLock()
         self._channels: dict[int, _ChannelState] = {}
-        self._tags: dict[str, list[tuple[int, pmt.pmt_base]]] = {key: [] for key in METADATA_KEYS}
+        self._tags = UpstreamTags(self._log)
         self._warned: set[str] = set()
-        self.windows_classified = 0
-        self.windows_squelched = 0
+        self.window_classifier = WindowClassifier(
+            self.model.normalization, len(self.model.classes), self.max_batch, self._log
+        )
+        self.start()
         self.set_threshold(threshold)
         self.set_report(report, report_every)
         self.message_port_register_out(PORT)
@@ -116,12 +142,30 @@ class multi_channel_classifier(gr.sync_block):
         self.set_msg_handler(CHANNELS_PORT, self._on_channels)
         self.message_port_register_out(CHANNELS_PORT)
 
+    def start(self) -> bool:
+        """A new run (GNU Radio calls this on every tb.start() / run(), and its item counters restart from
+        0): the channeliser and every channel start over; channels the finder found are found again."""
+        with self._lock:
+            self.bank.reset()
+            if self.finder is not None:
+                self.finder.reset()
+                self._channels.clear()
+            for state in self._channels.values():
+                state.restart()
+            self._tags.reset()
+            self.windows_classified = 0
+            self.windows_squelched = 0
+        return True
+
+    def _log(self, level: str, text: str) -> None:
+        getattr(self.logger, level)(text)
+
     # ---- settings ---------------------------------------------------------------------------------------
 
     def set_threshold(self, threshold: float | Sequence[float] | None) -> None:
         """-1/None: the model's calibrated thresholds; 0: early exits off; else one value or one per exit."""
         values = requested_thresholds(threshold, self.model.thresholds)
-        with self._lock:
+        with self.window_classifier.lock:
             self.engine.set_thresholds(values)
 
     def set_report(self, report: str, report_every: int = 1) -> None:
@@ -148,12 +192,12 @@ class multi_channel_classifier(gr.sync_block):
         with self._lock:
             state = self._channels.get(channel)
             if state is not None:
-                state.path.retune(freq_offset)
+                state.retune(freq_offset)
                 return
             rate = rate or channel_rate(bandwidth, self.contract)
             search = search_hz or min(rate / 2, bandwidth / 2 + 1e3)
             path = ChannelPath(self.bank, freq_offset, rate, bandwidth, search, id=channel)
-            self._channels[channel] = _ChannelState(path)
+            self._channels[channel] = _ChannelState(path, float(freq_offset))
 
     def remove_channel(self, channel: int) -> None:
         with self._lock:
@@ -192,7 +236,7 @@ class multi_channel_classifier(gr.sync_block):
                 if existing is None:
                     self.set_channel(channel, freq_offset, bandwidth)
                 elif abs(existing.path.centre - freq_offset) > bandwidth / 4:
-                    existing.path.retune(freq_offset)  # the detector knows better than the tracker here
+                    existing.retune(freq_offset)  # the detector knows better than the tracker here
 
     def _found(self, channels: list[Channel]) -> None:
         self._follow({channel.id: (channel.freq_offset, channel.bandwidth) for channel in channels})
@@ -201,7 +245,7 @@ class multi_channel_classifier(gr.sync_block):
 
     def work(self, input_items, output_items):
         samples = input_items[0][self.history() - 1 :]  # the history only enlarges the input buffer
-        self._remember_tags(len(samples))
+        self._tags.read(self, len(samples))
         if not np.isfinite(samples).all():
             self._warn_once("nonfinite", "NaN/Inf input samples replaced by 0 (logged once)")
             samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
@@ -212,9 +256,18 @@ class multi_channel_classifier(gr.sync_block):
                 pending = self._find_and_channelise(samples)
         if pending:
             self._classify_and_report(pending)
+        self._tags.forget_before(self._oldest_pending())
         return len(samples)
 
-    def _find_and_channelise(self, samples: np.ndarray) -> list[tuple[_ChannelState, np.ndarray, np.ndarray]]:
+    def _oldest_pending(self) -> int:
+        """The earliest input sample a window still to come can start at (older tags are not needed)."""
+        with self._lock:
+            starts = [
+                state.path.positions[0] for state in self._channels.values() if len(state.path.positions)
+            ]
+            return int(math.floor(min(starts, default=self.bank.next_position)))
+
+    def _find_and_channelise(self, samples: np.ndarray) -> list[_Pending]:
         """As ``_channelise``, following the finder's channel map as it updates along the stream."""
         pending = []
         for piece, update in self.finder.pieces(samples):
@@ -225,7 +278,7 @@ class multi_channel_classifier(gr.sync_block):
                     self.message_port_pub(CHANNELS_PORT, channel_map(update.channels, update.offset))
         return pending
 
-    def _channelise(self, samples: np.ndarray) -> list[tuple[_ChannelState, np.ndarray, np.ndarray]]:
+    def _channelise(self, samples: np.ndarray) -> list[_Pending]:
         """Every channel's complete windows (and their input offsets) from the blocks ``samples`` end."""
         pending = []
         for block_index, spectrum, floor in self.bank.blocks(samples):
@@ -237,43 +290,27 @@ class multi_channel_classifier(gr.sync_block):
                 if state.path.snr_db < self.squelch_db:
                     self.windows_squelched += len(windows)
                     continue
-                pending.append((state, windows, offsets))
+                # The channel's centre and SNR as of the block that completed these windows, not as of
+                # the end of the work() call: messages must not depend on how the stream was cut.
+                pending.append(_Pending(state, windows, offsets, self._channel_fields(state.path)))
         return pending
 
-    def _classify_and_report(self, pending: list[tuple[_ChannelState, np.ndarray, np.ndarray]]) -> None:
-        windows = frame(np.concatenate([w.reshape(-1) for _, w, _ in pending]), self.window_length)
-        valid = valid_windows(windows)
-        rows = self._classify(windows[valid]) if valid.any() else None
-        row_of = np.cumsum(valid) - 1
+    def _classify_and_report(self, pending: list[_Pending]) -> None:
+        windows = frame(np.concatenate([part.windows.reshape(-1) for part in pending]), self.window_length)
+        results = self._classify(windows)
         publishing = pmt.length(self.message_subscribers(PORT)) > 0
         index = 0
-        for state, _, offsets in pending:
-            extra = self._channel_fields(state.path)
+        for state, _, offsets, extra in pending:
             for offset in offsets.tolist():
-                row = int(row_of[index]) if valid[index] and rows is not None else None
-                index += 1
                 state.windows_seen += 1
-                label = rows["label"][row] if row is not None else -1
-                if not self._should_report(state, label) or not publishing:
-                    continue
-                self.message_port_pub(PORT, self._message(rows, row, offset, state, extra))
-        self.windows_classified += int(valid.sum())
+                if self._should_report(state, results.label[index]) and publishing:
+                    self.message_port_pub(PORT, self._message(results, index, offset, state, extra))
+                index += 1
+        self.windows_classified += sum(results.classified)
 
-    def _classify(self, windows: np.ndarray) -> dict[str, list] | None:
-        batch = torch.from_numpy(normalize(windows, self.model.normalization))
-        try:
-            with self._lock:
-                results = classify_in_batches(self.engine, batch, self.max_batch)
-        except Exception as error:  # noqa: BLE001 - a running flowgraph must survive (e.g. CUDA OOM)
-            self._warn_once("engine", f"classification failed, windows reported unclassifiable: {error}")
-            return None
-        return {
-            "label": results.label.tolist(),
-            "exit": results.exit.tolist(),
-            "entropy": results.entropy.tolist(),
-            "confidence": results.confidence.tolist(),
-            "probabilities": results.probabilities.tolist(),
-        }
+    def _classify(self, windows: np.ndarray) -> Results:
+        """Every window's result (unclassifiable where its input, the engine or its output failed)."""
+        return self.window_classifier.classify(self.engine, windows)
 
     def _should_report(self, state: _ChannelState, label: int) -> bool:
         previous, state.previous_class = state.previous_class, label
@@ -287,46 +324,25 @@ class multi_channel_classifier(gr.sync_block):
             "snr_db": pmt.from_double(path.snr_db),
         }
 
-    def _message(self, rows, row, offset: int, state: _ChannelState, extra) -> pmt.pmt_base:
-        fields = dict(extra)
-        for key in METADATA_KEYS:
-            value = self._tag_at(key, offset)
-            if value is not None:
-                fields[key] = value
+    def _message(
+        self, results: Results, index: int, offset: int, state: _ChannelState, extra
+    ) -> pmt.pmt_base:
+        fields = {**extra, **self._tags.fields(offset, self.samp_rate)}
         if "rx_freq" in fields:
             fields["freq"] = pmt.from_double(pmt.to_double(fields["rx_freq"]) + state.path.centre)
         window = state.windows_seen - 1
-        if row is None:
-            self._warn_once(
-                "unclassifiable", "NaN/Inf or all-zero window: reported as unclassifiable (logged once)"
-            )
+        if not results.classified[index]:
             return self._messages.unclassifiable(offset, window, fields)
         return self._messages.message(
-            rows["label"][row],
-            rows["exit"][row],
-            rows["entropy"][row],
-            rows["confidence"][row],
-            rows["probabilities"][row],
+            results.label[index],
+            results.exit[index],
+            results.entropy[index],
+            results.confidence[index],
+            results.probabilities[index],
             offset,
             window,
             fields,
         )
-
-    # ---- upstream tags ----------------------------------------------------------------------------------
-
-    def _remember_tags(self, count: int) -> None:
-        start = self.nitems_read(0)
-        for key in METADATA_KEYS:
-            history = self._tags[key]
-            for tag in self.get_tags_in_range(0, start, start + count, pmt.intern(key)):
-                history.append((tag.offset, tag.value))
-            del history[:-TAG_HISTORY]
-
-    def _tag_at(self, key: str, offset: int) -> pmt.pmt_base | None:
-        """The latest ``key`` tag at or before input sample ``offset``."""
-        history = self._tags[key]
-        position = bisect.bisect_right(history, offset, key=lambda entry: entry[0])
-        return history[position - 1][1] if position else None
 
     def _warn_once(self, what: str, text: str) -> None:
         if what not in self._warned:

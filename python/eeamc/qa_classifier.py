@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""QA for eeamc.classifier: real flowgraphs, vector source -> classifier -> vector sink + message debug."""
+"""QA for eeamc.classifier: real flowgraphs, vector source -> classifier -> vector sink + message debug.
+
+Besides what a window's tag and message say: what a running flowgraph must survive (a second run, time
+stamps, an engine that fails for a while, bad input, model files of other shapes). ``FlakyEngine`` and
+``RecordingLogger`` are used by tests/test_reliability.py for the multi-channel path too.
+"""
 
 import json
 import os
@@ -70,6 +75,67 @@ print("RESULT", json.dumps({"classes": classes, "work_calls": len(calls)}), flus
 """
 
 
+class FlakyEngine:
+    """An engine whose classify() raises (as CUDA does when out of memory) on the calls numbered in
+    ``failing`` (from 0) and works on the others; everything else is the wrapped engine's."""
+
+    def __init__(self, engine: EarlyExitEngine, failing) -> None:
+        self._engine = engine
+        self.failing = set(failing)
+        self.calls: list[tuple[int, bool]] = []  # (windows, failed) per call
+
+    def classify(self, windows):
+        failed = len(self.calls) in self.failing
+        self.calls.append((len(windows), failed))
+        if failed:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (test)")
+        return self._engine.classify(windows)
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+
+class RecordingLogger:
+    """Stands in for a block's ``logger`` (GNU Radio's writes where Python cannot read it in-process)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def __getattr__(self, level):
+        return lambda text: self.lines.append((level, str(text)))
+
+    def at(self, level: str) -> list[str]:
+        return [text for line_level, text in self.lines if line_level == level]
+
+
+def write_variant(path: str, exits, classes, normalization: str, input_length: int = L) -> eeamc.Model:
+    """A model file of another shape (exits, classes, normalisation, window length), fixed random weights."""
+    torch.manual_seed(11)
+    net = eeamc.build_network(exits, num_classes=len(classes), input_length=input_length).eval()
+    thresholds = [0.3] * (net.num_exits - 1)  # with random weights some windows leave at each exit
+    model = eeamc.Model(net, list(classes), normalization, thresholds, {"made_by": "qa"})
+    eeamc.save_model(model, path)
+    return model
+
+
+#: Model files of other shapes than the shipped one: (name, exits, classes, normalisation, window length).
+VARIANTS = (
+    ("window256", "v1", CLASSES, "l1", 256),
+    ("four_classes", "v1", CLASSES[:4], "l1", L),
+    ("l2", "v2", CLASSES, "l2", L),
+    ("none", "v1", CLASSES, "none", L),
+    ("cascade", ("conv1", "conv3"), CLASSES, "l1", L),
+)
+
+
+def rx_time(seconds: int, fraction: float):
+    return pmt.make_tuple(pmt.from_uint64(seconds), pmt.from_double(fraction))
+
+
+def tag(offset: int, key: str, value):
+    return gr.tag_utils.python_to_tag((offset, pmt.intern(key), value))
+
+
 def tags_named(sink: blocks.vector_sink_c, key: str) -> list:
     return [tag for tag in sink.tags() if pmt.symbol_to_string(tag.key) == key]
 
@@ -85,11 +151,15 @@ class qa_classifier(gr_unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def run_graph(self, samples, tags=(), chunk=None, **kwargs):
-        """Run samples through the classifier; ``chunk`` caps upstream work() sizes (odd boundaries)."""
+    def run_graph(self, samples, tags=(), chunk=None, prepare=None, **kwargs):
+        """Run samples through the classifier; ``chunk`` caps upstream work() sizes (odd boundaries);
+        ``prepare(block)`` runs before the flowgraph does."""
         tb = gr.top_block()
         source = blocks.vector_source_c(samples.tolist(), False, 1, list(tags))
-        block = eeamc.classifier(model=self.model_path, device="cpu", **kwargs)
+        kwargs.setdefault("model", self.model_path)
+        block = eeamc.classifier(device="cpu", **kwargs)
+        if prepare:
+            prepare(block)
         sink = blocks.vector_sink_c()
         debug = blocks.message_debug()
         if chunk:
@@ -202,6 +272,188 @@ class qa_classifier(gr_unittest.TestCase):
                 [m["rx_freq"] for m in messages], [433.92e6, 433.92e6, 433.92e6, 868e6, 868e6, 868e6]
             )
             self.assertEqual(messages[0]["rx_time"], (5, 0.25))
+            # Each window its own time: 5.25 s + its offset / the model's rate (no rate stated or tagged).
+            for message in messages:
+                seconds, fraction = message["rx_time"]
+                self.assertEqual(seconds, 5)
+                self.assertAlmostEqual(fraction, 0.25 + message["offset"] / RML22_SAMPLE_RATE, places=12)
+
+    def test_rx_time_is_each_windows_own_at_the_stated_or_tagged_rate(self):
+        samples = noise(12)
+        tags = [tag(0, "rx_time", rx_time(100, 0.999)), tag(700, "rx_time", rx_time(200, 0.5))]
+        for rate, extra_tags in ((RML22_SAMPLE_RATE, []), (0, [tag(0, "rx_rate", pmt.from_double(2e5))])):
+            with self.subTest(rate=rate):
+                _, _, messages = self.run_graph(samples, tags=tags + extra_tags, samp_rate=rate, chunk=300)
+                used = rate or 2e5
+                self.assertEqual(len(messages), 12)
+                for message in messages:
+                    offset = message["offset"]
+                    base, since = ((100, 0.999), offset) if offset < 700 else ((200, 0.5), offset - 700)
+                    exact = base[0] + base[1] + since / used
+                    seconds, fraction = message["rx_time"]
+                    self.assertIsInstance(seconds, int)  # UHD's form: whole seconds stay an integer
+                    self.assertTrue(0 <= fraction < 1, fraction)
+                    self.assertAlmostEqual(seconds + fraction, exact, places=9)
+                # 0.999 s + 128 / 29,998.5 S/s crosses into second 101 at the second window
+                self.assertEqual(messages[1]["rx_time"][0], 101 if rate else 100)
+
+    def test_a_second_run_starts_afresh(self):
+        # One window repeated: every window has the same class, so "change" reports only a run's first.
+        window = noise(1, seed=5)
+        tb = gr.top_block()
+        source = blocks.vector_source_c(window.tolist(), True)
+        head = blocks.head(gr.sizeof_gr_complex, 20 * L)
+        block = eeamc.classifier(model=self.model_path, device="cpu", report="change")
+        debug = blocks.message_debug()
+        tb.connect(source, head, block, blocks.null_sink(gr.sizeof_gr_complex))
+        tb.msg_connect(block, "classification", debug, "store")
+        tb.run()
+        head.reset()
+        tb.run()
+        messages = [pmt.to_python(debug.get_message(i)) for i in range(debug.num_messages())]
+        self.assertEqual([(m["offset"], m["window"]) for m in messages], [(0, 0), (0, 0)])
+
+    def test_a_second_run_counts_from_its_first_sample_and_forgets_the_last_runs_tags(self):
+        tags = [tag(0, "rx_freq", pmt.from_double(433.92e6)), tag(0, "rx_time", rx_time(7, 0.0))]
+        tb = gr.top_block()
+        source = blocks.vector_source_c(noise(30).tolist(), False, 1, tags)
+        head = blocks.head(gr.sizeof_gr_complex, 30 * L)
+        block = eeamc.classifier(model=self.model_path, device="cpu")
+        debug = blocks.message_debug()
+        tb.connect(source, head, block, blocks.null_sink(gr.sizeof_gr_complex))
+        tb.msg_connect(block, "classification", debug, "store")
+        tb.run()
+        first = debug.num_messages()
+        source.set_data(noise(30, seed=2).tolist(), [])  # the second run's stream carries no tags
+        head.reset()
+        tb.run()
+        messages = [pmt.to_python(debug.get_message(i)) for i in range(debug.num_messages())]
+        self.assertEqual(first, 30)
+        self.assertIn("rx_freq", messages[0])
+        second = messages[first:]
+        self.assertEqual([m["offset"] for m in second], list(range(0, 30 * L, L)))
+        self.assertEqual([m["window"] for m in second], list(range(30)))
+        self.assertEqual([m for m in second if "rx_freq" in m or "rx_time" in m], [])
+
+    def run_failing(self, failing, interval_s, windows=40):
+        """The classifier with an engine that fails on the calls in ``failing``, one window a call."""
+        logger = RecordingLogger()
+        flaky = []
+
+        def prepare(block):
+            block.engine = FlakyEngine(block.engine, failing)
+            flaky.append(block.engine)
+            block.logger = logger
+            block.window_classifier.failures.interval_s = interval_s
+            block.set_max_noutput_items(L)  # one window, so one engine call, per work()
+
+        samples = noise(windows)
+        _, sink, messages = self.run_graph(samples, prepare=prepare)
+        np.testing.assert_array_equal(np.array(sink.data(), dtype=np.complex64), samples)
+        return messages, flaky[0].calls, logger
+
+    def test_engine_failures_are_logged_once_reported_unclassifiable_and_recovered_from(self):
+        messages, calls, logger = self.run_failing(range(2, 12), interval_s=3600)
+        self.assertEqual(len(messages), 40)
+        failed = [index for index, (count, bad) in enumerate(calls) for _ in range(count) if bad]
+        windows_failed = sum(count for count, bad in calls if bad)
+        self.assertGreaterEqual(windows_failed, 10)
+        first_failed = sum(count for count, _ in calls[:2])
+        unclassifiable = [m["window"] for m in messages if m["unclassifiable"]]
+        self.assertEqual(unclassifiable, list(range(first_failed, first_failed + windows_failed)), failed)
+        expected = self.expected(noise(40)).label.tolist()
+        for message in messages:
+            if not message["unclassifiable"]:
+                self.assertEqual(message["class"], expected[message["window"]])
+        errors = logger.at("error")
+        self.assertEqual(len(errors), 1, errors)
+        self.assertIn("RuntimeError: CUDA out of memory", errors[0])
+        recovered = [text for text in logger.at("warn") if "works again" in text]
+        self.assertEqual(len(recovered), 1, logger.lines)
+        self.assertIn(f"after 10 failed engine call(s) ({windows_failed} window(s)", recovered[0])
+
+    def test_engine_failure_logs_are_limited_by_the_interval_alone(self):
+        # With no interval every failing call is logged: the rate limit is what keeps the log short.
+        _, calls, logger = self.run_failing(range(0, 6), interval_s=0)
+        self.assertEqual(len(logger.at("error")), 6)
+        self.assertIn("still failing", logger.at("error")[1])
+
+    def test_nan_inf_bursts_extreme_values_and_denormals(self):
+        rng = np.random.default_rng(4)
+        clean = noise(24, seed=8)
+        samples = clean.copy()
+        samples[130:700] = np.nan  # a burst over windows 1-5
+        samples[9 * L + 3 : 9 * L + 40] = np.inf * (1 - 1j)
+        samples[11 * L] = -np.inf
+        # Windows 14-17 scaled by powers of two to near float32's largest values, 18-21 into denormals:
+        # normalisation is scale-invariant, so they must be classified as the clean windows are.
+        for window in range(14, 22):
+            part = slice(window * L, (window + 1) * L)
+            peak = np.abs(np.concatenate([clean[part].real, clean[part].imag])).max()
+            exponent = (127 if window < 18 else -134) - int(np.ceil(np.log2(peak))) + int(rng.integers(-2, 1))
+            samples[part] = np.ldexp(clean[part].real, exponent) + 1j * np.ldexp(clean[part].imag, exponent)
+        self.assertGreater(np.abs(samples[14 * L : 18 * L].real).max(), 1e38)
+        self.assertLess(np.abs(samples[18 * L : 22 * L].real).max(), np.finfo(np.float32).tiny)
+        _, sink, messages = self.run_graph(samples)
+        np.testing.assert_array_equal(np.array(sink.data(), dtype=np.complex64), samples)
+        self.assertEqual([m["window"] for m in messages if m["unclassifiable"]], [1, 2, 3, 4, 5, 9, 11])
+        expected = self.expected(clean)
+        for window in range(14, 18):  # powers of two change no bit
+            self.assertEqual(messages[window]["class"], int(expected.label[window]))
+            np.testing.assert_allclose(
+                messages[window]["probabilities"], expected.probabilities[window], rtol=1e-6
+            )
+        for window in range(18, 22):  # denormals keep fewer bits: close, not equal
+            np.testing.assert_allclose(
+                messages[window]["probabilities"], expected.probabilities[window], atol=1e-3
+            )
+
+    def test_all_zeros_are_unclassifiable_and_pass_through(self):
+        samples = np.zeros(10 * L, dtype=np.complex64)
+        _, sink, messages = self.run_graph(samples)
+        self.assertEqual([m["unclassifiable"] for m in messages], [True] * 10)
+        self.assertEqual(len(sink.data()), 10 * L)
+
+    def test_a_stream_ending_mid_window_loses_its_last_partial_window(self):
+        # Documented: GNU Radio never calls a block with output_multiple for less than that multiple.
+        for length in (100, 10 * L + 50):
+            with self.subTest(length=length):
+                samples = noise(11)[:length]
+                _, sink, messages = self.run_graph(samples)
+                whole = length // L
+                self.assertEqual(len(messages), whole)
+                np.testing.assert_array_equal(np.array(sink.data(), dtype=np.complex64), samples[: whole * L])
+
+    def test_a_storm_of_unrelated_tags_changes_nothing(self):
+        samples = noise(20)
+        storm = [tag(offset, "junk", pmt.from_long(offset)) for offset in range(0, 20 * L)]
+        storm += [tag(offset, "rx_freq", pmt.from_double(1e6 + offset)) for offset in range(0, 20 * L, 7)]
+        _, sink, messages = self.run_graph(samples, tags=storm, chunk=300)
+        _, _, plain = self.run_graph(samples)
+        self.assertEqual([m["class"] for m in messages], [m["class"] for m in plain])
+        for message in messages:  # the latest rx_freq at or before the window's first sample
+            self.assertEqual(message["rx_freq"], 1e6 + message["offset"] // 7 * 7)
+        self.assertEqual(len(tags_named(sink, "junk")), 20 * L)  # passed on, all of them
+
+    def test_model_files_of_other_shapes(self):
+        for name, exits, classes, normalization, length in VARIANTS:
+            with self.subTest(model=name):
+                path = os.path.join(self.tmp.name, f"{name}.pt")
+                model = write_variant(path, exits, classes, normalization, length)
+                samples = noise(12 * length // L)
+                _, sink, messages = self.run_graph(samples, model=path)
+                engine = EarlyExitEngine(model.net, model.thresholds, "cpu")
+                expected = engine.classify(torch.from_numpy(normalize(frame(samples, length), normalization)))
+                self.assertEqual(len(messages), 12)
+                self.assertEqual([m["offset"] for m in messages], list(range(0, len(samples), length)))
+                self.assertEqual(
+                    [m["label"] for m in messages], [classes[i] for i in expected.label.tolist()]
+                )
+                self.assertEqual([m["exit"] for m in messages], expected.exit.tolist())
+                self.assertEqual({len(m["probabilities"]) for m in messages}, {len(classes)})
+                self.assertEqual(len(sink.data()), len(samples))
+                if name == "cascade":
+                    self.assertEqual(engine.num_exits, 3)
 
     def test_no_metadata_without_upstream_tags(self):
         _, _, messages = self.run_graph(noise(2))
