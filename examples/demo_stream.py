@@ -1,8 +1,7 @@
 """The live demo's stream: the compiled flowgraph, its audio, its switching schedule and its taps.
 
-Shared by ``live_demo.py`` (classify the stream live) and ``standin_model.py`` (record the same stream to
-train a stand-in model). The flowgraph itself is ``live_demo.grc``; ``live_demo_flowgraph.py`` is what
-``grcc`` makes of it and is never edited by hand.
+Used by ``live_demo.py`` (classify the stream live). The flowgraph itself is ``live_demo.grc``;
+``live_demo_flowgraph.py`` is what ``grcc`` makes of it and is never edited by hand.
 """
 
 from __future__ import annotations

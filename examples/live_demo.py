@@ -10,8 +10,7 @@ share of windows at each exit and the windows per second; the end prints the acc
 the exit shares, and the classifier's throughput with and without early exits on a recording of the
 stream (no throttle, same run). Windows at a switch are left out of the scores.
 
-Without --model the shipped model is used; while it does not exist yet (the full reproduction makes
-it), a stand-in is trained in about a minute on this flowgraph's own signals and clearly labelled.
+Without --model the shipped model is used.
 """
 
 from __future__ import annotations
@@ -76,9 +75,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--json", type=Path, help="also write the summary (and every segment) to this JSON file"
     )
-    parser.add_argument(
-        "--standin", action="store_true", help="use the stand-in model even if the shipped one exists"
-    )
     args = parser.parse_args(argv)
     check_args(parser, args)
     return args
@@ -97,42 +93,28 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error("--snrs and --classes need at least one value each")
     if args.seconds <= 0 or args.switch_every <= 0 or args.rate <= 0 or args.threads < 1:
         parser.error("--seconds, --switch-every, --rate and --threads must be positive")
-    if args.model and args.standin:
-        parser.error("--model and --standin exclude each other")
 
 
 # ---- the model ---------------------------------------------------------------------------------------------
 
 
-def choose_model(args: argparse.Namespace, audio_file: Path) -> tuple[str, bool]:
-    """The model file to run and whether it is the stand-in."""
+def choose_model(args: argparse.Namespace) -> str:
+    """The model file to run: --model, else the shipped one (a clear error if it is missing)."""
     if args.model:
-        return args.model, False
+        return args.model
     shipped = demo_stream.shipped_model_path()
-    if shipped.is_file() and not args.standin:
-        return str(shipped), False
-    if not args.standin:
-        print(
-            f"NOTE: the shipped model ({shipped}) does not exist yet (the full reproduction makes it).\n"
-            "      Using a STAND-IN model instead: a V1 network trained in about a minute on this demo's own "
-            "signals.",
-            flush=True,
+    if not shipped.is_file():
+        raise SystemExit(
+            f"error: the shipped model {shipped} is missing: reinstall gr-eeamc (make setup), "
+            "or give a model file with --model"
         )
-    import standin_model
-
-    path = standin_model.obtain_standin(standin_model.Recipe(), audio_file, log=log)
-    return str(path), True
+    return str(shipped)
 
 
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def describe_model(model: Any, standin: bool) -> str:
+def describe_model(model: Any) -> str:
     exits = ", ".join(model.net.exit_points) or "no early exit"
-    kind = "STAND-IN (not the shipped model)" if standin else "model"
     return (
-        f"{kind} {model.path}: early exit(s) after {exits}, {len(model.classes)} classes, "
+        f"model {model.path}: early exit(s) after {exits}, {len(model.classes)} classes, "
         f"calibrated thresholds {format_thresholds(model.thresholds)}"
     )
 
@@ -331,7 +313,6 @@ def build_summary(
     results: list[WindowResult],
     truth: Truth,
     model: Any,
-    standin: bool,
     seconds: float,
     speed: dict[str, float] | None,
     audio_origin: str,
@@ -357,7 +338,7 @@ def build_summary(
     majority = segment_majority_right(results, truth, classes)
     return {
         "command": " ".join(sys.argv),
-        "model": {"path": model.path, "stand_in": standin, "exits": list(model.net.exit_points)},
+        "model": {"path": model.path, "exits": list(model.net.exit_points)},
         "thresholds": effective_thresholds(model, args.threshold),
         "audio": audio_origin,
         "rate": args.rate,
@@ -404,7 +385,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"Summary: {summary['seconds']:.0f} s at {summary['rate'] / 1e3:g} kS/s, "
         f"{summary['windows']:,} windows classified, {summary['scored_windows']:,} scored "
         f"({left_out:,} at switches left out)",
-        f"  model: {'STAND-IN ' if summary['model']['stand_in'] else ''}{summary['model']['path']} "
+        f"  model: {summary['model']['path']} "
         f"(exits {', '.join(summary['model']['exits']) or 'none'}; "
         f"thresholds {format_thresholds(summary['thresholds'])})",
         f"  accuracy: {pct(summary['accuracy'])} overall, {pct(summary['high_snr_accuracy'])} at SNR >= "
@@ -456,7 +437,6 @@ class Setup:
 
     model: Any
     model_path: str
-    standin: bool
     flowgraph: Any
     collector: Any
     recording: Path
@@ -466,12 +446,12 @@ class Setup:
 def prepare(args: argparse.Namespace, workdir: Path) -> Setup:
     """Audio, model and flowgraph with its message collector and recording tap."""
     eeamc = demo_stream.import_eeamc()
-    eeamc.resolve_device(args.device)  # a bad --device fails now, not after a stand-in is trained
+    eeamc.resolve_device(args.device)  # a bad --device fails now, not after the audio is made
     audio_file, audio_origin = demo_stream.make_audio(workdir, args.seed)
     print(f"audio for WBFM / AM-DSB: {audio_origin}", flush=True)
-    model_path, standin = choose_model(args, audio_file)
+    model_path = choose_model(args)
     model = eeamc.load_model(model_path)
-    print(describe_model(model, standin), flush=True)
+    print(describe_model(model), flush=True)
     flowgraph = demo_stream.flowgraph_class()(
         samp_rate=args.rate,
         model_path=model_path,
@@ -485,7 +465,7 @@ def prepare(args: argparse.Namespace, workdir: Path) -> Setup:
     recording = workdir / "recorded.cfile"
     if args.bench_windows > 0:
         attach_recording(flowgraph, recording, args)
-    return Setup(model, model_path, standin, flowgraph, collector, recording, audio_origin)
+    return Setup(model, model_path, flowgraph, collector, recording, audio_origin)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -510,9 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         classes, num_exits = list(setup.model.classes), setup.model.net.num_exits
         results, truth, seconds = run_live(args, setup.flowgraph, setup.collector, classes, num_exits)
         speed = throughput(setup.model_path, setup.recording, args)
-    summary = build_summary(
-        args, results, truth, setup.model, setup.standin, seconds, speed, setup.audio_origin
-    )
+    summary = build_summary(args, results, truth, setup.model, seconds, speed, setup.audio_origin)
     print_summary(summary)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

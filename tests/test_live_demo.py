@@ -146,23 +146,3 @@ def test_shipped_model_gets_clean_high_snr_segments_right(demo):
     assert summary["high_snr_windows"] > 0
     assert summary["high_snr_accuracy"] >= 0.7, summary["high_snr_per_class_accuracy"]
     assert summary["segments_majority_right"] >= 0.7 * summary["segments_scored"], summary["segments"]
-
-
-def test_standin_model_is_trained_cached_and_labelled(tmp_path, monkeypatch):
-    if demo_stream.optional_training_module("train") is None:
-        pytest.skip("training package not available (installed tree)")
-    import standin_model
-
-    monkeypatch.setattr(standin_model, "CACHE_DIR", tmp_path)
-    recipe = standin_model.Recipe(seed=1, snrs=(20.0,), windows_per_segment=24, epochs=1, batch_size=64)
-    messages: list[str] = []
-    audio, _ = demo_stream.make_audio(tmp_path, seed=1)
-    path = standin_model.obtain_standin(recipe, audio, log=messages.append)
-    model = eeamc.load_model(path)
-    assert path.parent == tmp_path and model.provenance["stand_in"] is True
-    assert "NOT the shipped model" in model.provenance["note"]
-    assert model.provenance["metrics"]["train_windows"] + model.provenance["metrics"]["val_windows"] == 240
-    assert len(model.thresholds) == 1 and model.classes == list(demo_stream.SELECTOR_ORDER)
-    # A second call reuses the file instead of training again.
-    assert standin_model.obtain_standin(recipe, audio, log=messages.append) == path
-    assert "cached" in messages[-1]
