@@ -165,3 +165,14 @@ def test_a_dc_spike_alone_is_not_classified_at_0_hz():
     block = eeamc.channel_classifier(BAND_RATE, freq_offset=0.0)
     assert run(block, samples)["classification"] == []
     assert abs(block.freq_offset()) < 100  # the spike did not pull the channel onto itself
+
+
+def test_a_channel_wider_than_the_input_is_refused():
+    with pytest.raises(ValueError, match="more than the input's"):
+        eeamc.channel_classifier(MODEL_RATE, bandwidth=2 * 20249)  # needs twice the input's rate
+
+
+def test_a_detection_wider_than_the_input_allows_is_taken_at_the_input_rate():
+    classifier = eeamc.multi_channel_classifier(240e3)
+    classifier.set_channel(0, 0.0, 200e3)  # 10x the model's bandwidth: 300 kS/s wanted
+    assert classifier.channels()[0].actual_rate == pytest.approx(240e3)

@@ -194,7 +194,13 @@ class multi_channel_classifier(gr.sync_block):
             if state is not None:
                 state.retune(freq_offset)
                 return
-            rate = rate or channel_rate(bandwidth, self.contract)
+            if rate > self.samp_rate:
+                raise ValueError(
+                    f"a {bandwidth:g} Hz wide channel needs {rate:g} S/s, more than the input's "
+                    f"{self.samp_rate:g} S/s: give a wider input, or a smaller bandwidth"
+                )
+            # A detected signal wider than the input's rate allows is taken at the input's rate.
+            rate = rate or min(channel_rate(bandwidth, self.contract), self.samp_rate)
             search = search_hz or min(rate / 2, bandwidth / 2 + 1e3)
             path = ChannelPath(self.bank, freq_offset, rate, bandwidth, search, id=channel)
             self._channels[channel] = _ChannelState(path, float(freq_offset))
