@@ -2,9 +2,11 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 from gnuradio.eeamc.contract import RML22_CONTRACT, RML22_SAMPLE_RATE, SignalContract, rrc_contract
+from gnuradio.eeamc.engine import EarlyExitEngine
 from gnuradio.eeamc.model_file import (
     CONTRACT_ASSUMED_NOTE,
     Model,
@@ -13,6 +15,7 @@ from gnuradio.eeamc.model_file import (
     save_model,
 )
 from gnuradio.eeamc.networks import RML22_CLASSES, build_network
+from gnuradio.eeamc.running import WindowClassifier
 
 CLASSES = list(RML22_CLASSES)
 
@@ -165,3 +168,48 @@ def test_save_refuses_an_inconsistent_model(tmp_path):
     model.signal = RML22_CONTRACT.to_dict()
     with pytest.raises(ModelFileError, match="SignalContract is expected"):
         save_model(model, tmp_path / "m.pt")
+
+
+# ---- damaged files: a clear ModelFileError, or (where torch cannot tell) a model the block survives ----
+
+
+def saved_bytes(tmp_path) -> bytes:
+    save_model(make_model(), tmp_path / "m.pt")
+    return (tmp_path / "m.pt").read_bytes()
+
+
+def offsets_across(size: int, count: int) -> list[int]:
+    """``count`` offsets spread over a file of ``size`` bytes, plus its first and last few."""
+    spread = np.linspace(0, size - 1, count).astype(int).tolist()
+    return sorted({*range(0, 64, 7), *spread, size - 22, size - 1})
+
+
+def test_a_file_truncated_anywhere_gives_model_file_error(tmp_path):
+    data = saved_bytes(tmp_path)
+    for cut in offsets_across(len(data), 60):
+        (tmp_path / "cut.pt").write_bytes(data[:cut])
+        with pytest.raises(ModelFileError, match=r"cut\.pt: (cannot be read|no such file|is not a gr-eeamc)"):
+            load_model(tmp_path / "cut.pt")
+
+
+def test_a_flipped_byte_gives_model_file_error_or_a_model_the_engine_survives(tmp_path):
+    # torch's zip reader checks no CRC: a byte flipped inside the weights loads as other weights (the
+    # file format has no checksum of its own), which the block must survive like any other model.
+    data = saved_bytes(tmp_path)
+    windows = np.random.default_rng(0).standard_normal((8, 2, 128)).astype(np.float32)
+    outcomes = {"refused": 0, "loaded": 0}
+    for offset in offsets_across(len(data), 60):
+        flipped = bytearray(data)
+        flipped[offset] ^= 0xFF
+        (tmp_path / "flip.pt").write_bytes(bytes(flipped))
+        try:
+            model = load_model(tmp_path / "flip.pt")
+        except ModelFileError:
+            outcomes["refused"] += 1
+            continue
+        outcomes["loaded"] += 1
+        classifier = WindowClassifier(model.normalization, len(model.classes), 256, lambda level, text: None)
+        results = classifier.classify(EarlyExitEngine(model.net, model.thresholds, "cpu"), windows)
+        assert len(results.classified) == 8
+        assert all(np.isfinite(p).all() for p in results.probabilities)
+    assert outcomes["refused"] > 0 and outcomes["loaded"] > 0, outcomes

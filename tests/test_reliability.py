@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pmt
 import pytest
+import torch
 from flowgraph_runs import messages, run
 from gnuradio import blocks, eeamc, gr
 from gnuradio.eeamc.qa_classifier import VARIANTS, FlakyEngine, RecordingLogger, rx_time, tag, write_variant
@@ -215,3 +216,21 @@ def test_model_files_of_other_shapes_through_the_channel_classifier(tmp_path, sa
     expected = length * BAND_RATE / block.classifier.channels()[0].actual_rate
     assert expected == pytest.approx(length * UPSAMPLING, rel=3e-3)
     assert np.abs(spacing - expected).max() <= 1, (spacing, expected)
+
+
+def test_a_model_whose_weights_went_bad_gives_unclassifiable_windows_not_a_crash(tmp_path, samples):
+    # A flipped byte in the weights loads (torch checks no CRC); one that makes a weight NaN makes every
+    # output NaN, which must come out as unclassifiable windows, logged once.
+    model = write_variant(str(tmp_path / "good.pt"), "v1", VARIANTS[0][2], "l1")
+    with torch.no_grad():
+        next(model.net.parameters()).view(-1)[0] = float("nan")
+    eeamc.save_model(model, tmp_path / "nan.pt")
+    direct = eeamc.classifier(model=str(tmp_path / "nan.pt"), device="cpu")
+    stream = np.random.default_rng(2).standard_normal(40 * 128).astype(np.float32).view(np.complex64)
+    channel = channel_classifier(model=str(tmp_path / "nan.pt"))
+    for block, inner, source in ((direct, direct, stream), (channel, channel.classifier, samples)):
+        inner.logger = RecordingLogger()
+        found = run(block, source)["classification"]
+        assert found and all(m["unclassifiable"] and m["label"] == "unclassifiable" for m in found)
+        warnings = [text for text in inner.logger.at("warn") if "not finite" in text]
+        assert len(warnings) == 1, inner.logger.lines
