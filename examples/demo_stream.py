@@ -24,20 +24,6 @@ import numpy as np
 EXAMPLES_DIR = Path(__file__).resolve().parent
 SOURCE_TREE = EXAMPLES_DIR.parent
 
-#: Input order of the flowgraph's selector (variable ``modulation``), RML22's label order.
-SELECTOR_ORDER: tuple[str, ...] = (
-    "QAM16",
-    "QAM64",
-    "8PSK",
-    "WBFM",
-    "BPSK",
-    "CPFSK",
-    "AM-DSB",
-    "GFSK",
-    "PAM4",
-    "QPSK",
-)
-
 #: Samples a work() call may still move with the old settings after a setter returns (one buffer).
 IN_FLIGHT_SAMPLES = 8192
 
@@ -67,6 +53,11 @@ def import_eeamc() -> Any:
 
         gnuradio.__path__.append(str(source))
         return importlib.import_module("gnuradio.eeamc")
+
+
+#: Input order of the flowgraph's selector (variable ``modulation``): live_demo.grc wires its modulators
+#: into the selector in the model's class order, so the selector index is the class index.
+SELECTOR_ORDER: tuple[str, ...] = tuple(import_eeamc().RML22_CLASSES)
 
 
 def rml22_max_cfo() -> float:
