@@ -22,12 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_classifier  # the machine description and the module choice, shared with the classifier's bench
 import torch
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # the training package (the band is made from the model's modulators)
-
-import bench_classifier  # noqa: E402 - the machine description, shared with the classifier's bench
 
 #: Classes in the order channels are added to the band (spread over the model's families).
 CLASSES = ("QPSK", "GFSK", "BPSK", "CPFSK", "PAM4", "AM-DSB", "8PSK", "WBFM")

@@ -14,20 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-import gnuradio
+from gnuradio.eeamc.channels import WelchSpectrum, find_signals
+from gnuradio.eeamc.contract import RML22_CONTRACT
+from gnuradio.eeamc.networks import RML22_CLASSES
+from gnuradio.eeamc.signal_detector import detector_fft_size
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-gnuradio.__path__.insert(0, str(REPO / "python"))
-
-from gnuradio.eeamc.channels import WelchSpectrum, find_signals  # noqa: E402
-from gnuradio.eeamc.contract import RML22_CONTRACT  # noqa: E402
-from gnuradio.eeamc.networks import RML22_CLASSES  # noqa: E402
-from gnuradio.eeamc.signal_detector import detector_fft_size  # noqa: E402
-
-from training import wideband  # noqa: E402
+from training import wideband
 
 SPACING_HZ = 220e3
 

@@ -5,6 +5,8 @@
 #   2. .venv: a virtual environment over /usr/bin/python3 that sees the system's GNU Radio
 #   3. pip packages from requirements.txt, re-run only when that file changes
 #   4. the CMake build in build/, installed into the venv (prefix = .venv)
+#   5. the checkout's training package on the venv's path (a .pth file), so that scripts, benchmarks
+#      and examples import `training` and the installed `gnuradio.eeamc` with no path code of their own
 # Environment: EEAMC_VENV (default .venv) and EEAMC_BUILD (default build) move those folders.
 set -euo pipefail
 
@@ -132,6 +134,18 @@ install_requirements() {
     echo "$wanted" >"$stamp"
 }
 
+# The training package is not installed (it is the research side, run from a checkout): a .pth file in
+# the venv puts the checkout on its path, the one way everything outside tests/ finds `training`.
+link_training() {
+    local site_packages pth
+    site_packages="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
+    pth="$site_packages/gr-eeamc-checkout.pth"
+    if [ "$(cat "$pth" 2>/dev/null)" != "$ROOT" ]; then
+        echo "$ROOT" >"$pth"
+        say "training: $ROOT on the venv's path ($pth)"
+    fi
+}
+
 build_and_install() {
     local site_packages
     site_packages="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
@@ -186,6 +200,7 @@ main() {
     create_venv
     install_requirements
     build_and_install
+    link_training
     "$VENV/bin/python" -c "from gnuradio import eeamc" ||
         die "the installed module does not import with $VENV/bin/python (see the error above)"
     check_grc
