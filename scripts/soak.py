@@ -125,13 +125,17 @@ def run(name: str, top: gr.top_block, block, counter: message_counter, total: in
 
 
 def memory_verdict(soak: Soak) -> str:
-    """RSS at the end against RSS once a tenth of the samples had passed (start-up allocations done)."""
-    settled = next((mib for _, read, mib in soak.rss if read >= soak.samples // 10), soak.rss[0][2])
+    """RSS once a tenth and once half of the samples had passed, and at the end: start-up allocations
+    (torch's, the allocator's arenas) settle early; a leak keeps growing through the second half."""
+
+    def at(share: float) -> float:
+        return next((mib for _, read, mib in soak.rss if read >= share * soak.samples), soak.rss[-1][2])
+
+    tenth, half, end = at(0.1), at(0.5), soak.rss[-1][2]
     peak = max(mib for _, _, mib in soak.rss)
-    end = soak.rss[-1][2]
     return (
-        f"  memory: {settled:.1f} MiB after 10 % of the samples, {end:.1f} MiB at the end "
-        f"({end - settled:+.1f} MiB), peak {peak:.1f} MiB"
+        f"  memory: {tenth:.1f} MiB at 10 % of the samples, {half:.1f} MiB at 50 %, {end:.1f} MiB at the end "
+        f"(second half {end - half:+.1f} MiB), peak {peak:.1f} MiB"
     )
 
 
