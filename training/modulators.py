@@ -12,45 +12,30 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 from gnuradio import analog, blocks, digital, filter, gr
-from gnuradio.digital import qam
-from gnuradio.eeamc.contract import RML22_ROLLOFF, RML22_SAMPLES_PER_SYMBOL
-from gnuradio.filter import firdes
+from gnuradio.eeamc.contract import RML22_ROLLOFF
+
+# RML22's modulator settings, constellations and pulse shaper: one definition, in the installed module
+# (its synthetic band makes its signals the same way; it cannot import training, so they live there).
+from gnuradio.eeamc.synthetic_band import (
+    AM_CARRIER_LEVEL,
+    AUDIO_RATE_HZ,
+    CONSTELLATIONS,
+    CPFSK_INDEX,
+    GFSK_BT,
+    GFSK_SENSITIVITY,
+    SAMPLES_PER_SYMBOL,
+    WBFM_DEVIATION_HZ,
+    WBFM_TAU_S,
+    rrc_shaper,
+    unit_energy,
+)
 
 from training.channel import SAMPLE_RATE_HZ
 
-#: An int: GNU Radio's GFSK / CPFSK modulators take whole samples per symbol.
-SAMPLES_PER_SYMBOL = int(RML22_SAMPLES_PER_SYMBOL)
+#: The RRC roll-off (what generate records).
 EXCESS_BANDWIDTH = RML22_ROLLOFF
-RRC_FILTERS = 32
-GFSK_SENSITIVITY = 1.57
-GFSK_BT = 0.3
-CPFSK_INDEX = 0.5
-AUDIO_RATE_HZ = 44100
-WBFM_TAU_S = 75e-6
-WBFM_DEVIATION_HZ = 75e3
-AM_CARRIER_LEVEL = 1.0
 #: Extra source items after the last stream so filter delays never leave the last row short.
 TAIL_PADDING = 64
-
-
-def rrc_resampler() -> filter.pfb_arb_resampler_ccf:
-    """RML22's pulse shaper: RRC roll-off 0.35 at 2 samples/symbol in a 32-arm polyphase resampler."""
-    taps = firdes.root_raised_cosine(
-        RRC_FILTERS, RRC_FILTERS, 1.0, EXCESS_BANDWIDTH, RRC_FILTERS * 11 * SAMPLES_PER_SYMBOL
-    )
-    return filter.pfb_arb_resampler_ccf(SAMPLES_PER_SYMBOL, taps)
-
-
-def unit_energy(points: list[complex]) -> list[complex]:
-    """Scale constellation points to mean energy 1 (GNU Radio's QPSK and QAM64 are not)."""
-    array = np.asarray(points, dtype=np.complex128)
-    return list(array / np.sqrt(np.mean(np.abs(array) ** 2)))
-
-
-def gray_pam4() -> digital.constellation:
-    """PAM4 as a real 4-level Gray-mapped GNU Radio constellation: values 0,1,3,2 -> -3,-1,+1,+3."""
-    levels = {0: -3.0, 1: -1.0, 3: 1.0, 2: 3.0}
-    return digital.constellation_calcdist([complex(levels[v]) for v in range(4)], [], 2, 1)
 
 
 def _run(source: gr.basic_block, chain: list[gr.basic_block]) -> np.ndarray:
@@ -116,7 +101,7 @@ class ConstellationModulator(Modulator):
         return blocks.vector_source_b(symbols.tolist())
 
     def _chain(self):
-        return [digital.chunks_to_symbols_bc(self.points), rrc_resampler()]
+        return [digital.chunks_to_symbols_bc(self.points), rrc_shaper()]
 
 
 class GfskModulator(Modulator):
@@ -206,17 +191,9 @@ class AmDsbModulator(AudioModulator):
 
 def make_modulator(name: str) -> Modulator:
     """The modulator for an RML22 class name (``ValueError`` naming the valid ones otherwise)."""
-    constellations = {
-        "BPSK": digital.constellation_bpsk,
-        "QPSK": digital.constellation_qpsk,
-        "8PSK": digital.constellation_8psk,
-        "QAM16": digital.constellation_16qam,
-        "QAM64": lambda: qam.qam_constellation(64, differential=False, mod_code=digital.mod_codes.GRAY_CODE),
-        "PAM4": gray_pam4,
-    }
-    if name in constellations:
-        return ConstellationModulator(name, constellations[name]())
+    if name in CONSTELLATIONS:
+        return ConstellationModulator(name, CONSTELLATIONS[name]())
     others = {"GFSK": GfskModulator, "CPFSK": CpfskModulator, "WBFM": WbfmModulator, "AM-DSB": AmDsbModulator}
     if name in others:
         return others[name]()
-    raise ValueError(f"unknown modulation {name!r}: use one of {sorted([*constellations, *others])}")
+    raise ValueError(f"unknown modulation {name!r}: use one of {sorted([*CONSTELLATIONS, *others])}")

@@ -34,7 +34,8 @@ from gnuradio.filter import firdes, pfb
 
 from .contract import RML22_CONTRACT, RML22_ROLLOFF, RML22_SAMPLE_RATE, RML22_SAMPLES_PER_SYMBOL
 
-# RML22's modulator settings (training/modulators.py uses the same values).
+# RML22's modulator settings: the one definition, which training/modulators.py (the training-set generator)
+# imports too, so the band's signals are made exactly as the model's training data were.
 SAMPLES_PER_SYMBOL = int(RML22_SAMPLES_PER_SYMBOL)
 RRC_FILTERS = 32
 RRC_SPAN_SYMBOLS = 11
@@ -161,6 +162,11 @@ def rrc_taps() -> list[float]:
     )
 
 
+def rrc_shaper() -> filter.pfb_arb_resampler_ccf:
+    """RML22's pulse shaper: the RRC taps in a 32-arm polyphase resampler to 2 samples/symbol."""
+    return filter.pfb_arb_resampler_ccf(SAMPLES_PER_SYMBOL, rrc_taps(), RRC_FILTERS)
+
+
 def rrc_output_power(taps: Sequence[float]) -> float:
     """Mean power out of the RRC resampler for unit-energy i.i.d. symbols.
 
@@ -219,10 +225,8 @@ def modulator(label: str, rate: float, seeds: tuple[int, int]) -> tuple[list[gr.
     symbols_seed, audio_seed = seeds
     if label in CONSTELLATIONS:
         points = unit_energy(CONSTELLATIONS[label]().points())
-        taps = rrc_taps()
-        shaper = filter.pfb_arb_resampler_ccf(SAMPLES_PER_SYMBOL, taps, RRC_FILTERS)
         source = analog.random_uniform_source_b(0, len(points), symbols_seed)
-        return [source, digital.chunks_to_symbols_bc(points), shaper], rrc_output_power(taps)
+        return [source, digital.chunks_to_symbols_bc(points), rrc_shaper()], rrc_output_power(rrc_taps())
     if label == "GFSK":
         source = analog.random_uniform_source_b(0, 256, symbols_seed)  # packed bytes
         return [source, digital.gfsk_mod(SAMPLES_PER_SYMBOL, GFSK_SENSITIVITY, GFSK_BT)], 1.0
