@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import torch
 from gnuradio.eeamc.contract import RML22_CONTRACT, RML22_SAMPLE_RATE, SignalContract, rrc_contract
-from gnuradio.eeamc.engine import EarlyExitEngine
 from gnuradio.eeamc.model_file import (
     CONTRACT_ASSUMED_NOTE,
+    DIGEST_KEY,
     Model,
     ModelFileError,
     load_model,
+    payload_digest,
     save_model,
 )
 from gnuradio.eeamc.networks import RML22_CLASSES, build_network
-from gnuradio.eeamc.running import WindowClassifier
 
 CLASSES = list(RML22_CLASSES)
 
@@ -74,9 +74,15 @@ def test_file_that_would_run_code_is_refused(tmp_path):
 
 
 def rewrite(tmp_path, change) -> str:
+    """A file whose parts do not fit together, written with a digest that matches what it holds (as
+    another tool might write it), so the checks behind the digest are what refuses it."""
     save_model(make_model(), tmp_path / "m.pt")
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
     change(payload)
+    try:
+        payload[DIGEST_KEY] = payload_digest(payload)
+    except KeyError:
+        payload.pop(DIGEST_KEY)  # nothing left to digest: refused before the digest is looked at
     torch.save(payload, tmp_path / "bad.pt")
     return tmp_path / "bad.pt"
 
@@ -192,11 +198,11 @@ def test_a_file_truncated_anywhere_gives_model_file_error(tmp_path):
             load_model(tmp_path / "cut.pt")
 
 
-def test_a_flipped_byte_gives_model_file_error_or_a_model_the_engine_survives(tmp_path):
-    # torch's zip reader checks no CRC: a byte flipped inside the weights loads as other weights (the
-    # file format has no checksum of its own), which the block must survive like any other model.
+def test_a_flipped_byte_gives_model_file_error_or_the_very_same_model(tmp_path):
+    """torch's zip reader checks no CRC; the file's own digest catches every change to what it holds.
+    A flip that loads at all (a byte torch never reads) gives exactly the saved model."""
     data = saved_bytes(tmp_path)
-    windows = np.random.default_rng(0).standard_normal((8, 2, 128)).astype(np.float32)
+    original = load_model(tmp_path / "m.pt")
     outcomes = {"refused": 0, "loaded": 0}
     for offset in offsets_across(len(data), 60):
         flipped = bytearray(data)
@@ -208,8 +214,28 @@ def test_a_flipped_byte_gives_model_file_error_or_a_model_the_engine_survives(tm
             outcomes["refused"] += 1
             continue
         outcomes["loaded"] += 1
-        classifier = WindowClassifier(model.normalization, len(model.classes), 256, lambda level, text: None)
-        results = classifier.classify(EarlyExitEngine(model.net, model.thresholds, "cpu"), windows)
-        assert len(results.classified) == 8
-        assert all(np.isfinite(p).all() for p in results.probabilities)
-    assert outcomes["refused"] > 0 and outcomes["loaded"] > 0, outcomes
+        weights, saved = model.net.state_dict(), original.net.state_dict()
+        assert all(torch.equal(weights[name], saved[name]) for name in saved)
+        assert model.provenance == original.provenance and model.thresholds == original.thresholds
+    assert outcomes["refused"] > 40, outcomes
+
+
+def test_a_changed_weight_is_refused_by_the_digest(tmp_path):
+    save_model(make_model(), tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    name = max(payload["state_dict"], key=lambda key: payload["state_dict"][key].numel())
+    payload["state_dict"][name].view(-1)[123] += 1e-3  # what a damaged byte inside the weights does
+    torch.save(payload, tmp_path / "damaged.pt")
+    with pytest.raises(ModelFileError, match="damaged.pt: does not match its SHA-256 digest"):
+        load_model(tmp_path / "damaged.pt")
+
+
+def test_a_file_written_before_the_digest_loads_with_a_note(tmp_path):
+    save_model(make_model(), tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    payload.pop(DIGEST_KEY)
+    torch.save(payload, tmp_path / "old.pt")
+    model = load_model(tmp_path / "old.pt")
+    assert "predates the model file's digest" in model.provenance["digest_note"]
+    save_model(model, tmp_path / "resaved.pt")  # re-saving writes a digest, and drops the note
+    assert "digest_note" not in load_model(tmp_path / "resaved.pt").provenance

@@ -12,6 +12,7 @@ is ever executed):
     thresholds    [float per early exit], entropy (log10) thresholds calibrated for the model
     provenance    {dataset, seed, epochs, metrics, ...}: how the file was made
     state_dict    the network's weights
+    sha256        digest of all the above (``payload_digest``): a damaged file is refused
 
 The input contract is the window length and normalisation (config input_length / normalization) plus
 the signal the network was trained on (config contract: see contract.py); ``Model.contract_summary()``
@@ -21,6 +22,8 @@ without it (written before it existed) loads with RML22's values and a note in i
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -35,6 +38,9 @@ from .networks import EarlyExitNet, resolve_exits
 from .windows import NORMALIZATIONS
 
 FORMAT = "gr-eeamc-model"
+#: The payload's SHA-256 (``payload_digest``): files written before it existed load with a note.
+DIGEST_KEY = "sha256"
+DIGEST_MISSING_NOTE = "this file predates the model file's digest: damage to its weights cannot be detected"
 VERSION = 1
 
 #: File name of the model the block uses when none is given.
@@ -103,9 +109,11 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
         "version": VERSION,
         "config": model.config(),
         "thresholds": [float(t) for t in model.thresholds],
-        "provenance": model.provenance,
+        # a note that this file lacked a digest is not true of the file written here
+        "provenance": {key: value for key, value in model.provenance.items() if key != "digest_note"},
         "state_dict": {k: v.detach().cpu() for k, v in model.net.state_dict().items()},
     }
+    payload[DIGEST_KEY] = payload_digest(payload)
     with atomic_output(path) as temporary:
         torch.save(payload, temporary)
 
@@ -180,7 +188,43 @@ def read_payload(path: Path) -> dict[str, Any]:
     missing = [key for key in ("config", "state_dict") if not isinstance(payload.get(key), dict)]
     if missing:
         raise ModelFileError(path, f"lacks its {' and '.join(missing)} entry")
+    check_digest(path, payload)
     return payload
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    """SHA-256 over everything in the file but the digest: torch keeps no checksum, so without this a
+    damaged byte inside the weights would load as other weights."""
+    digest = hashlib.sha256()
+    described = {key: payload.get(key) for key in ("format", "version", "config", "thresholds", "provenance")}
+    digest.update(json.dumps(described, sort_keys=True, default=repr).encode())
+    for name in sorted(payload["state_dict"]):
+        tensor = payload["state_dict"][name]
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"state_dict entry {name!r} is not a tensor")
+        digest.update(f"{name}:{tensor.dtype}:{list(tensor.shape)}".encode())
+        digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_digest(path: Path, payload: dict[str, Any]) -> None:
+    """A file whose contents do not match its digest is damaged; one without a digest predates it."""
+    stored = payload.get(DIGEST_KEY)
+    if stored is None:
+        payload.setdefault("provenance", {})
+        if isinstance(payload["provenance"], dict):
+            payload["provenance"].setdefault("digest_note", DIGEST_MISSING_NOTE)
+        return
+    try:
+        actual = payload_digest(payload)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ModelFileError(path, f"has a malformed entry ({error}): the file is damaged") from error
+    if actual != stored:
+        raise ModelFileError(
+            path,
+            "does not match its SHA-256 digest: the file is damaged (a changed byte, a bad copy); "
+            "copy it again or re-save it from its source",
+        )
 
 
 def check_model(model: Model, path: str | os.PathLike) -> None:
