@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import statistics
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `training` from this checkout when run as scripts/make_report.py
 
+from gnuradio.eeamc.files import write_text_atomic  # noqa: E402
 from gnuradio.eeamc.model_file import Model, load_model, save_model  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402  (ticker does not choose a backend)
 
@@ -1222,11 +1222,8 @@ def write_report(args: argparse.Namespace) -> tuple[Path, Choice]:
         figures_section(figures, out),
         learning_section(networks, figures, out),
     ]
-    out.mkdir(parents=True, exist_ok=True)
     path = out / "results.md"
-    temporary = out / ".results.md.tmp"
-    temporary.write_text("\n\n".join(s for s in sections if s) + "\n")
-    os.replace(temporary, path)
+    write_text_atomic(path, "\n\n".join(s for s in sections if s) + "\n")
     return path, choice
 
 

@@ -13,7 +13,8 @@ from test_evaluate import CLASSES, make_model, one_torch_thread, run_command, wr
 from training import calibrate as calibrate_command
 from training.calibrate import Search, calibrate, calibrate_outputs, calibrate_thresholds
 from training.datasets import load_dataset, load_split
-from training.evaluate import derive_outcome, exit_outputs, summarize
+from training.metrics import summarize
+from training.outcomes import derive_outcome, exit_outputs
 
 
 def accuracy_and_share(outputs, thresholds) -> tuple[float, float]:

@@ -17,14 +17,9 @@ from gnuradio.eeamc.windows import normalize
 from training import evaluate as evaluate_command
 from training import plots
 from training.datasets import load_dataset, load_split
-from training.evaluate import (
-    derive_outcome,
-    engine_outcome,
-    evaluate,
-    exit_outputs,
-    model_windows,
-    summarize,
-)
+from training.evaluate import evaluate
+from training.metrics import summarize
+from training.outcomes import derive_outcome, engine_outcome, exit_outputs, model_windows
 
 
 def run_command(module, argv: list[str]) -> int:

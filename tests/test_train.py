@@ -11,7 +11,7 @@ import torch
 from gnuradio.eeamc.model_file import load_model
 from gnuradio.eeamc.networks import build_network
 
-from training import train
+from training import schemes, train
 
 CLASSES = ["BPSK", "QPSK", "WBFM"]
 
@@ -146,7 +146,7 @@ def test_loss_2_never_reaches_the_common_layers():
     torch.manual_seed(0)
     net = build_network("v1").train()
     x, y = torch.randn(32, 2, 128), torch.randint(0, 10, (32,))
-    losses = train.exit_losses(train.forward_for_scheme(net, x, "paper"), y)
+    losses = schemes.exit_losses(schemes.forward_for_scheme(net, x, "paper"), y)
     common, later = common_and_later_parameters(net)
     branch = list(net.branches[0].parameters())
     grads = torch.autograd.grad(losses[1], common + branch + later, allow_unused=True)
@@ -155,7 +155,7 @@ def test_loss_2_never_reaches_the_common_layers():
     # A real optimizer step on loss 2 alone (Adam with weight decay) leaves the common layers untouched.
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2, weight_decay=5e-4)
     before_common, before_later = snapshot(common), snapshot(later)
-    train.train_step(net, optimizer, x, y, "paper", [0.0, 1.0])
+    schemes.train_step(net, optimizer, x, y, "paper", [0.0, 1.0])
     assert all(torch.equal(a, p) for a, p in zip(before_common, common))
     assert all(not torch.equal(a, p) for a, p in zip(before_later, later))
 
@@ -167,12 +167,12 @@ def test_paper_scheme_matches_the_authors_two_restricted_backward_passes():
     common, later = common_and_later_parameters(net)
     first = common + list(net.branches[0].parameters())
     net.zero_grad(set_to_none=True)
-    train.combined_loss(
-        train.exit_losses(train.forward_for_scheme(net, x, "paper"), y), [1.0, 1.0]
+    schemes.combined_loss(
+        schemes.exit_losses(schemes.forward_for_scheme(net, x, "paper"), y), [1.0, 1.0]
     ).backward()
     ours = {id(p): p.grad.clone() for p in net.parameters()}
     net.zero_grad(set_to_none=True)
-    loss1, loss2 = train.exit_losses(net(x), y)  # the authors' code: no cut, each backward restricted
+    loss1, loss2 = schemes.exit_losses(net(x), y)  # the authors' code: no cut, each backward restricted
     loss1.backward(inputs=first)
     loss2.backward(inputs=later)
     for p in net.parameters():
@@ -183,7 +183,7 @@ def test_each_of_several_exits_trains_only_its_own_segment():
     torch.manual_seed(2)
     net = build_network("conv1,conv3,conv5").train()
     x, y = torch.randn(8, 2, 128), torch.randint(0, 10, (8,))
-    losses = train.exit_losses(train.forward_for_scheme(net, x, "paper"), y)
+    losses = schemes.exit_losses(schemes.forward_for_scheme(net, x, "paper"), y)
     for k, loss in enumerate(losses):
         own = {id(p) for p in net.segment_parameters(k)}
         grads = torch.autograd.grad(loss, list(net.parameters()), allow_unused=True)
@@ -198,7 +198,7 @@ def test_joint_scheme_reaches_the_common_layers():
     common, _ = common_and_later_parameters(net)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
     before = snapshot(common)
-    train.train_step(net, optimizer, x, y, "joint", [0.0, 1.0])
+    schemes.train_step(net, optimizer, x, y, "joint", [0.0, 1.0])
     assert all(not torch.equal(a, p) for a, p in zip(before, common))
 
 
@@ -266,12 +266,12 @@ def test_bad_options_are_refused():
 def test_conv_biases_in_front_of_batchnorm_are_held_at_zero():
     torch.manual_seed(0)
     net = build_network("v1").train()
-    biases = train.biases_before_batchnorm(net)
+    biases = schemes.biases_before_batchnorm(net)
     assert len(biases) == 6  # one per backbone convolution
-    optimizer = torch.optim.Adam(train.trainable_parameters(net), lr=1e-2, weight_decay=5e-4)
+    optimizer = torch.optim.Adam(schemes.trainable_parameters(net), lr=1e-2, weight_decay=5e-4)
     updated = sum(p.numel() for group in optimizer.param_groups for p in group["params"])
     assert updated == 187_428 - (64 + 64 + 64 + 32 + 32 + 16)
     x, y = torch.randn(32, 2, 128) * 3e-3, torch.randint(0, 10, (32,))
     for _ in range(3):
-        train.train_step(net, optimizer, x, y, "paper", [1.0, 1.0])
+        schemes.train_step(net, optimizer, x, y, "paper", [1.0, 1.0])
     assert all(float(b.detach().abs().max()) == 0.0 for b in biases)

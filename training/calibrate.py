@@ -30,15 +30,9 @@ from gnuradio.eeamc.model_file import Model, load_model, save_model
 from gnuradio.eeamc.networks import EarlyExitNet
 
 from training.datasets import Dataset, load_split, parse_snr_list
-from training.evaluate import (
-    ExitOutputs,
-    as_net,
-    command_line,
-    derive_outcome,
-    exit_outputs,
-    percent,
-    summarize,
-)
+from training.evaluate import command_line, percent
+from training.metrics import summarize
+from training.outcomes import ExitOutputs, as_net, derive_outcome, exit_outputs
 
 OBJECTIVES = ("exits", "macs")
 

@@ -21,7 +21,6 @@ import multiprocessing
 import os
 import pickle
 import re
-import subprocess
 import time
 import zlib
 from dataclasses import asdict, dataclass
@@ -36,6 +35,7 @@ from training import audio as audio_source
 from training import channel
 from training.datasets import RML22_CLASSES
 from training.modulators import EXCESS_BANDWIDTH, SAMPLES_PER_SYMBOL, Modulator, make_modulator
+from training.provenance import code_version
 
 WINDOW_LENGTH = 128
 WINDOWS_PER_STREAM = 50  # RML22: a stream is 128*50 + 1000 source items
@@ -239,24 +239,6 @@ def generate_dataset(
 # ------------------------------------------------------------------------------------------- output
 
 
-def code_version() -> str:
-    """git commit of the checkout (with '-dirty' if modified), or 'unknown' outside a checkout."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "training", "python"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("-dirty" if dirty else "")
-
-
 def equivalent_command(args: argparse.Namespace) -> str:
     """The command line that regenerates this file, every option spelled out (defaults included)."""
     parts = [
@@ -289,7 +271,7 @@ def provenance(
     attrs.update(
         generator="training.generate",
         generator_version=GENERATOR_VERSION,
-        code_version=code_version(),
+        code_version=code_version() or "unknown",
         gnuradio_version=gr.version(),
         command_line=command,
         date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -23,14 +23,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
 import platform
 import random
 import shlex
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -54,6 +51,7 @@ from gnuradio.eeamc.windows import NORMALIZATIONS, normalize
 from torch import nn
 from tqdm import tqdm
 
+from training.checkpoints import TrainState, append_log, load_checkpoint, rewrite_log, save_checkpoint
 from training.datasets import (
     WINDOW_MODES,
     Dataset,
@@ -63,8 +61,9 @@ from training.datasets import (
     plain,
     split_indices,
 )
+from training.provenance import code_version
+from training.schemes import SCHEMES, parse_exit_weights, train_step, trainable_parameters
 
-SCHEMES = ("paper", "joint")
 LR_SCHEDULES = ("none", "onecycle", "cosine")
 
 #: The paper's entropy threshold, used for every early exit when calibration is skipped or unavailable.
@@ -72,14 +71,6 @@ PAPER_THRESHOLD = 0.35
 
 #: Windows per forward pass when measuring validation loss (no gradients, so larger than training's).
 EVAL_BATCH = 2048
-
-CHECKPOINT_FORMAT = "gr-eeamc-train-checkpoint"
-
-#: Settings a resumed run must share with its checkpoint (anything else, e.g. --patience, may change).
-RESUME_MUST_MATCH = (
-    "data", "exits", "classes", "snrs", "length", "window_mode", "normalization", "scheme", "exit_weights",
-    "lr", "weight_decay", "batch_size", "seed", "lr_schedule", "test_fraction", "val_fraction",
-)  # fmt: skip
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -212,20 +203,6 @@ class Paths:
     log: Path
 
 
-@dataclass
-class TrainState:
-    """What a checkpoint carries besides the tensors' owners (model, optimizer, schedule)."""
-
-    epoch: int = 0  # epochs completed
-    best_loss: float = math.inf
-    best_epoch: int = 0
-    best_state: dict[str, torch.Tensor] | None = None
-    epochs_without_improvement: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    elapsed: float = 0.0  # seconds of training over all sessions
-    stopped_early: bool = False
-
-
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     paths = paths_from_args(args)
@@ -298,22 +275,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         test_fraction=args.test_fraction,
         val_fraction=args.val_fraction,
     )
-
-
-def parse_exit_weights(text: str | None, num_exits: int, scheme: str) -> list[float]:
-    """One non-negative weight per exit; the scheme's default when none are given."""
-    if not text:
-        return [1.0] * num_exits if scheme == "paper" else [1.0 / num_exits] * num_exits
-    try:
-        weights = [float(w) for w in text.split(",") if w.strip()]
-    except ValueError as error:
-        raise ValueError(f"--exit-weights {text!r}: expected numbers separated by commas") from error
-    if len(weights) != num_exits or any(not math.isfinite(w) or w < 0 for w in weights) or not any(weights):
-        raise ValueError(
-            f"--exit-weights {text!r}: need {num_exits} non-negative weights (early exits first, "
-            "the backbone's last), not all zero"
-        )
-    return weights
 
 
 def paths_from_args(args: argparse.Namespace) -> Paths:
@@ -390,69 +351,6 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 # ---------------------------------------------------------------------------------------- Algorithm 1
 
 
-def exit_losses(outputs: Sequence[torch.Tensor], y: torch.Tensor) -> list[torch.Tensor]:
-    """Cross-entropy of every exit's logits."""
-    return [nn.functional.cross_entropy(logits, y) for logits in outputs]
-
-
-def combined_loss(losses: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
-    """Weighted sum of the exit losses. Exits of weight 0 are left out of the graph entirely, so layers
-    only they would train keep ``grad = None`` and Adam (weight decay included) leaves them untouched."""
-    terms = [w * loss for w, loss in zip(weights, losses) if w != 0]
-    return torch.stack(terms).sum()
-
-
-def forward_for_scheme(net: EarlyExitNet, x: torch.Tensor, scheme: str) -> list[torch.Tensor]:
-    """Every exit's logits; for the paper's scheme with the graph cut between segments (Algorithm 1)."""
-    return net(x, detach_between_segments=scheme == "paper")
-
-
-def biases_before_batchnorm(net: nn.Module) -> list[nn.Parameter]:
-    """Convolution biases that a BatchNorm directly follows (every conv of the backbone)."""
-    return [
-        block[0].bias
-        for block in net.modules()
-        if isinstance(block, nn.Sequential)
-        and len(block) > 1
-        and isinstance(block[0], nn.Conv1d)
-        and isinstance(block[1], nn.BatchNorm1d)
-        and block[0].bias is not None
-    ]
-
-
-def trainable_parameters(net: nn.Module) -> list[nn.Parameter]:
-    """What the optimiser updates: everything except the conv biases in front of a BatchNorm, which are
-    zeroed and held there. In training mode BatchNorm subtracts them again, so their gradient is ~0, yet
-    Adam still moves them by about lr per step (its step does not shrink with the gradient, and weight
-    decay adds a pull). After conv 1, whose outputs are ~3e-3 for x/sum|x| windows, a 1e-3 wobble per
-    step is a third of the signal: the running mean BatchNorm uses in eval mode cannot follow it, and
-    validation accuracy collapsed to chance in our first full-size run. The parameters stay in the
-    network, so the model file and the parameter count are the authors'."""
-    frozen = {id(bias) for bias in biases_before_batchnorm(net)}
-    with torch.no_grad():
-        for bias in biases_before_batchnorm(net):
-            bias.zero_()
-    return [p for p in net.parameters() if id(p) not in frozen]
-
-
-def train_step(
-    net: EarlyExitNet,
-    optimizer: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    scheme: str,
-    weights: Sequence[float],
-) -> tuple[list[float], list[int]]:
-    """One optimizer step; returns each exit's loss and number of correct answers on the batch."""
-    optimizer.zero_grad(set_to_none=True)
-    outputs = forward_for_scheme(net, x, scheme)
-    losses = exit_losses(outputs, y)
-    combined_loss(losses, weights).backward()
-    optimizer.step()
-    correct = [int((logits.argmax(dim=1) == y).sum()) for logits in outputs]
-    return [float(loss.detach()) for loss in losses], correct
-
-
 # ------------------------------------------------------------------------------------------- the loop
 
 
@@ -475,7 +373,9 @@ def fit(
     scheduler = make_scheduler(config.lr_schedule, optimizer, config.lr, config.epochs * steps)
     state = TrainState()
     if resume and paths.checkpoint.is_file():
-        state = load_checkpoint(paths.checkpoint, config, net, optimizer, scheduler, generator, device)
+        state = load_checkpoint(
+            paths.checkpoint, asdict(config), net, optimizer, scheduler, generator, device
+        )
         print(f"resuming {paths.checkpoint} after epoch {state.epoch}", file=sys.stderr)
     elif resume:
         print(f"no checkpoint at {paths.checkpoint}: starting from scratch", file=sys.stderr)
@@ -515,7 +415,7 @@ def fit(
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         state.history.append(record)
-        save_checkpoint(paths.checkpoint, config, net, optimizer, scheduler, generator, state)
+        save_checkpoint(paths.checkpoint, asdict(config), net, optimizer, scheduler, generator, state)
         append_log(paths.log, record)
         print(epoch_line(record, config.epochs), file=sys.stderr)
     state.stopped_early = state.epochs_without_improvement >= config.patience
@@ -586,125 +486,6 @@ def fmt(values: Sequence[float]) -> str:
 
 
 # --------------------------------------------------------------------------------- checkpoint and log
-
-
-def save_checkpoint(
-    path: Path,
-    config: TrainConfig,
-    net: EarlyExitNet,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
-    generator: torch.Generator,
-    state: TrainState,
-) -> None:
-    """Everything needed to continue exactly here, written atomically (a crash never leaves half a file)."""
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "config": asdict(config),
-        "model": net.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "state": asdict(state),
-        "rng": {
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "batches": generator.get_state(),
-            "numpy": numpy_rng_state(),
-            "python": random.getstate(),
-        },
-    }
-    atomic_torch_save(payload, path)
-
-
-def load_checkpoint(
-    path: Path,
-    config: TrainConfig,
-    net: EarlyExitNet,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
-    generator: torch.Generator,
-    device: torch.device,
-) -> TrainState:
-    """Restore a run from its checkpoint after checking it belongs to the same experiment."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)  # never runs code from the file
-    except Exception as error:  # truncated or foreign files raise many types
-        raise ValueError(
-            f"checkpoint {path} cannot be read ({error}); use --restart to start over"
-        ) from error
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"checkpoint {path} is not a gr-eeamc training checkpoint; use --restart to start over"
-        )
-    saved = payload["config"]
-    current = asdict(config)
-    changed = [key for key in RESUME_MUST_MATCH if saved.get(key) != current[key]]
-    if config.lr_schedule != "none" and saved.get("epochs") != config.epochs:
-        changed.append("epochs (the learning-rate schedule spans them)")
-    if changed:
-        details = "; ".join(
-            f"{key}: {saved.get(key.split()[0])!r} -> {current[key.split()[0]]!r}" for key in changed
-        )
-        raise ValueError(
-            f"checkpoint {path} was made with different settings ({details}); resume with the original "
-            "settings or use --restart"
-        )
-    net.load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
-    if scheduler is not None and payload["scheduler"] is not None:
-        scheduler.load_state_dict(payload["scheduler"])
-    rng = payload["rng"]
-    torch.set_rng_state(rng["torch"])
-    if rng["cuda"] and torch.cuda.is_available() and len(rng["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(rng["cuda"])
-    generator.set_state(rng["batches"])
-    set_numpy_rng_state(rng["numpy"])
-    random.setstate(rng["python"])
-    net.to(device)
-    return TrainState(**payload["state"])
-
-
-def numpy_rng_state() -> dict[str, Any]:
-    """numpy's global RNG state as tensors and numbers (what torch.load(weights_only=True) accepts)."""
-    name, keys, position, has_gauss, cached = np.random.get_state()
-    return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
-            "has_gauss": int(has_gauss), "cached": float(cached)}  # fmt: skip
-
-
-def set_numpy_rng_state(state: dict[str, Any]) -> None:
-    keys = state["keys"].numpy().astype(np.uint32)
-    np.random.set_state((state["name"], keys, state["position"], state["has_gauss"], state["cached"]))
-
-
-def atomic_torch_save(payload: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(payload, temporary)
-        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes 0600; give it a normal file's mode
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def rewrite_log(path: Path, history: Sequence[dict[str, Any]]) -> None:
-    """Start the log afresh, or from a resumed checkpoint's history (dropping epochs it never saved)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as log:
-        log.writelines(json.dumps(record) + "\n" for record in history)
-
-
-def append_log(path: Path, record: dict[str, Any]) -> None:
-    with open(path, "a") as log:
-        log.write(json.dumps(record) + "\n")
 
 
 # ------------------------------------------------------------------------------------- thresholds
@@ -806,7 +587,7 @@ def provenance(
             "command": shlex.join(sys.argv),
             "arguments": {k: v for k, v in vars(args).items() if k not in ("handler", "command")},
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "git_commit": git_commit(),
+            "git_commit": code_version(),
             "dataset": dataset_summary(train_set, val_set),
             "config": asdict(config),
             "algorithm": (
@@ -856,23 +637,3 @@ def dataset_summary(train_set: Dataset, val_set: Dataset) -> dict[str, Any]:
         "val_windows": len(val_set),
         "attrs": attrs,
     }
-
-
-def git_commit() -> str | None:
-    """The source tree's commit (with '-dirty' when it has local changes), or None outside git."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{commit}-dirty" if dirty else commit
