@@ -178,3 +178,11 @@ def test_path_dash_writes_to_stdout(capfd):
     sent = run_classifier(classifier_stream(windows=4), sink)
     out = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
     assert out == [record for message in sent for record in reports.records(message)]
+
+
+def test_a_list_of_dicts_stays_a_list_of_dicts():
+    first = pmt.dict_add(pmt.make_dict(), pmt.intern("channel"), pmt.from_long(1))
+    second = pmt.dict_add(pmt.make_dict(), pmt.intern("channel"), pmt.from_long(2))
+    assert reports.to_json(pmt.list2(first, second)) == [{"channel": 1}, {"channel": 2}]
+    assert reports.to_json(pmt.list2(pmt.from_long(1), pmt.intern("x"))) == [1, "x"]
+    assert reports.to_json(pmt.cons(pmt.from_long(1), pmt.from_double(2.5))) == [1, 2.5]

@@ -170,3 +170,20 @@ def test_a_malformed_channel_map_is_ignored():
     assert [path.id for path in classifier.channels()] == [3]
     classifier._on_channels(pmt.to_pmt([{"channel": 4, "freq_offset": -5e4, "bandwidth": 2e4}]))
     assert [path.id for path in classifier.channels()] == [4]
+
+
+def test_a_separate_detector_starts_afresh_on_each_run():
+    samples, _ = band([("BPSK", 250e3)], 0.5, freq_error=0, seed=18)
+    top = gr.top_block()
+    source = blocks.vector_source_c(samples.tolist())
+    detector = eeamc.signal_detector(BAND_RATE, fft_size=2048)
+    debug = blocks.message_debug()
+    top.connect(source, detector)
+    top.msg_connect(detector, "channels", debug, "store")
+    maps = []
+    for _ in range(2):
+        source.rewind()
+        top.run()
+        maps.append(messages(debug))
+    second = maps[1][len(maps[0]) :]
+    assert second == maps[0]  # the same maps, ids from 0 again, offsets from the run's first sample

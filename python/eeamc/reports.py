@@ -139,8 +139,11 @@ def to_json(message: pmt.pmt_base) -> Any:
         return [to_json(pmt.tuple_ref(message, i)) for i in range(pmt.length(message))]
     if pmt.is_pair(message):
         pairs = _association_list(message)
-        if pairs is None:  # a plain pair (car . cdr)
-            return [to_json(pmt.car(message)), to_json(pmt.cdr(message))]
+        if pairs is None:
+            items = _list_items(message)
+            if items is None:  # a plain pair (car . cdr)
+                return [to_json(pmt.car(message)), to_json(pmt.cdr(message))]
+            return [to_json(item) for item in items]
         # A PMT dict lists its newest key first; reversed, keys read in the order the block added them.
         return {str(to_json(key)): to_json(value) for key, value in reversed(pairs)}
     return plain(pmt.to_python(message))  # a scalar, a symbol, a bool or nil
@@ -166,11 +169,20 @@ def _association_list(value: pmt.pmt_base) -> list[tuple[pmt.pmt_base, pmt.pmt_b
     pairs, node = [], value
     while pmt.is_pair(node):
         entry = pmt.car(node)
-        if not pmt.is_pair(entry):
-            return None
+        if not pmt.is_pair(entry) or pmt.is_pair(pmt.car(entry)):
+            return None  # an entry is (key . value) with a key that is no list: else this is a list
         pairs.append((pmt.car(entry), pmt.cdr(entry)))
         node = pmt.cdr(node)
     return pairs if pmt.is_null(node) else None
+
+
+def _list_items(value: pmt.pmt_base) -> list[pmt.pmt_base] | None:
+    """The items of a proper PMT list (pairs ending in nil), or None when ``value`` is not one."""
+    items, node = [], value
+    while pmt.is_pair(node):
+        items.append(pmt.car(node))
+        node = pmt.cdr(node)
+    return items if pmt.is_null(node) else None
 
 
 def plain(value: Any) -> Any:

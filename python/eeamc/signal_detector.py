@@ -70,6 +70,11 @@ class signal_detector(gr.sync_block):
     def set_min_snr_db(self, min_snr_db: float) -> None:
         self.finder.min_snr_db = float(min_snr_db)
 
+    def start(self) -> bool:
+        """Each run starts afresh (GNU Radio's item counters restart at 0): spectrum, tracks and ids."""
+        self.finder.reset()
+        return super().start()
+
     def work(self, input_items, output_items):
         samples = np.nan_to_num(input_items[0], nan=0.0, posinf=0.0, neginf=0.0)
         for _, update in self.finder.pieces(samples):
