@@ -17,9 +17,9 @@ Figures are printed (and written with --json), never asserted: they depend on th
 Each figure is the median of several timed repeats after a warm-up, timed with time.perf_counter.
 
 Data: --data FILE (any layout training.datasets reads: our HDF5, RML22 / RML2016 pickle, RML2018 HDF5),
-else windows made by ``python -m training generate`` in-process (cached under ~/.cache/gr-eeamc), else
-(training not importable, or --synthetic) digitally modulated windows made here with numpy; the output
-says which.
+else windows made by ``python -m training generate`` in-process (cached under ~/.cache/gr-eeamc), or with
+--synthetic the generator's modulators with AWGN only (no channel impairments, nothing cached); the
+output says which. The training package must be importable (this checkout's training/).
 
     .venv/bin/python benchmarks/bench_classifier.py --quick [--model FILE] [--threads 1] [--json OUT]
 """
@@ -81,21 +81,11 @@ def use_eeamc(source_tree: bool) -> None:
 # ---- machine -------------------------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_info(device: torch.device) -> dict[str, Any]:
     info = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "host": platform.node(),
-        "cpu": cpu_model(),
+        "cpu": training_module("provenance").cpu_model(),
         "cores_available": len(os.sched_getaffinity(0)),
         "cores_total": os.cpu_count(),
         "load_average_1_5_15": [round(v, 2) for v in os.getloadavg()],
@@ -145,78 +135,36 @@ def group_name(snrs: Sequence[int]) -> str:
     return f"SNR {min(snrs)}..{max(snrs)} dB"
 
 
-def rrc_taps(samples_per_symbol: int = 2, rolloff: float = 0.35, span: int = 11) -> np.ndarray:
-    """Root-raised-cosine pulse (unit energy), as RML22's digital modulators use."""
-    t = np.arange(-span * samples_per_symbol, span * samples_per_symbol + 1) / samples_per_symbol
-    beta = rolloff
-    with np.errstate(divide="ignore", invalid="ignore"):
-        taps = (np.sin(np.pi * t * (1 - beta)) + 4 * beta * t * np.cos(np.pi * t * (1 + beta))) / (
-            np.pi * t * (1 - (4 * beta * t) ** 2)
-        )
-    taps[t == 0] = 1 - beta + 4 * beta / np.pi
-    edge = np.isclose(np.abs(t), 1 / (4 * beta))
-    taps[edge] = (beta / np.sqrt(2)) * (
-        (1 + 2 / np.pi) * np.sin(np.pi / (4 * beta)) + (1 - 2 / np.pi) * np.cos(np.pi / (4 * beta))
-    )
-    return taps / np.sqrt((taps**2).sum())
-
-
-def constellation(name: str) -> np.ndarray:
-    """Unit-power constellation points of the digital classes the synthetic data has."""
-    if name.endswith("PSK"):
-        order = {"BPSK": 2, "QPSK": 4, "8PSK": 8}[name]
-        points = np.exp(1j * (2 * np.pi * np.arange(order) / order + (np.pi / 4 if order == 4 else 0)))
-    elif name == "PAM4":
-        points = np.array([-3, -1, 1, 3], dtype=complex)
-    else:  # QAM16, QAM64
-        side = int(np.sqrt(int(name[3:])))
-        levels = np.arange(-side + 1, side, 2)
-        points = (levels[:, None] + 1j * levels[None, :]).ravel()
-    return points / np.sqrt(np.mean(np.abs(points) ** 2))
-
-
-SYNTHETIC_CLASSES = ("BPSK", "QPSK", "8PSK", "QAM16", "QAM64", "PAM4")
-
-
 def synthetic_windows(
     classes: Sequence[str], snrs: Sequence[int], per: int, length: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Windows of RRC-shaped (0.35, 2 samples/symbol) symbols, random phase, a small carrier offset and
-    AWGN at a true SNR (unit signal power): (complex [N, L], class names [N], SNR [N])."""
+    """Windows of the training package's own modulators (training/modulators.py through
+    training.wideband.modulated: unit power at the model's rate) with AWGN at a true SNR and nothing else
+    (no fading, clock or carrier offsets): (complex [N, L], class names [N], SNR [N])."""
+    wideband = training_module("wideband")
     rng = np.random.default_rng(seed)
-    taps = rrc_taps()
-    symbols_per_window = length // 2 + len(taps)  # enough to drop the filter's transient
     parts, names, snr_labels = [], [], []
     for name in classes:
-        points = constellation(name)
         for snr in snrs:
-            up = np.zeros((per, 2 * symbols_per_window), dtype=complex)
-            up[:, ::2] = rng.choice(points, size=(per, symbols_per_window))
-            shaped = np.stack([np.convolve(row, taps, mode="same") for row in up])
-            start = len(taps)
-            signal = shaped[:, start : start + length]
-            signal /= np.sqrt(np.mean(np.abs(signal) ** 2, axis=1, keepdims=True))
-            n = np.arange(length)
-            cfo = rng.uniform(-0.01, 0.01, (per, 1))  # cycles/sample: RML22's +-500 Hz at 30 kHz is 0.017
-            phase = rng.uniform(0, 2 * np.pi, (per, 1))
-            signal = signal * np.exp(1j * (2 * np.pi * cfo * n + phase))
-            noise = (rng.standard_normal((per, length)) + 1j * rng.standard_normal((per, length))) / np.sqrt(
-                2
-            )
-            parts.append(signal + noise * 10 ** (-snr / 20))
+            signal = wideband.modulated(name, per * length, rng)
+            noise = wideband.noise(per * length, 10 ** (-snr / 10), rng)
+            parts.append((signal + noise).reshape(per, length))
             names += [name] * per
             snr_labels += [snr] * per
     return np.concatenate(parts).astype(np.complex64), np.array(names), np.array(snr_labels)
 
 
-def training_module(name: str) -> Any | None:
-    """training.<name> from this source tree, or None where the training package is not importable."""
+def training_module(name: str) -> Any:
+    """training.<name> from this source tree (imported once gnuradio.eeamc is, so that it uses that one)."""
     if str(REPO) not in sys.path:
         sys.path.append(str(REPO))
     try:
         return importlib.import_module(f"training.{name}")
-    except ImportError:
-        return None
+    except ImportError as error:
+        raise SystemExit(
+            f"the benchmark needs this checkout's training package ({REPO / 'training'}) and its "
+            f"requirements: {error}"
+        ) from error
 
 
 def dataset_windows(
@@ -224,21 +172,15 @@ def dataset_windows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(complex windows [N, L], class names [N], SNR [N]) of a dataset file in any layout training reads."""
     datasets = training_module("datasets")
-    if datasets is None:
-        raise ValueError(f"--data {path}: reading datasets needs the training package (training/datasets.py)")
     data = datasets.load_dataset(path, snrs=list(snrs), length=length)
     names = np.array(data.classes)[data.y]
     return (data.x[:, 0] + 1j * data.x[:, 1]).astype(np.complex64), names, data.snr
 
 
-def generated_file(
-    classes: Sequence[str], snrs: Sequence[int], per: int, seed: int, length: int
-) -> Path | None:
+def generated_file(classes: Sequence[str], snrs: Sequence[int], per: int, seed: int, length: int) -> Path:
     """An RML22-reproduction dataset made by ``python -m training generate`` (run in-process, cached
-    under ~/.cache/gr-eeamc keyed by its options, provenance in the file); None without training.generate."""
+    under ~/.cache/gr-eeamc keyed by its options, provenance in the file)."""
     generate = training_module("generate")
-    if generate is None:
-        return None
     options = [
         *("--classes", ",".join(classes), "--snrs", ",".join(map(str, snrs))),
         *("--per", str(per), "--seed", str(seed), "--length", str(length), "--workers", "1", "--quiet"),
@@ -270,13 +212,10 @@ def load_data(args: argparse.Namespace, model: Any) -> tuple[str, list[WindowSet
         iq, names, snrs = dataset_windows(path, all_snrs, length)
         source = f"{made}{path}"
     else:
-        classes = [name for name in SYNTHETIC_CLASSES if name in model.classes] or list(SYNTHETIC_CLASSES)
-        per = max(1, -(-args.windows // (smallest_group * len(classes))))
-        iq, names, snrs = synthetic_windows(classes, all_snrs, per, length, args.seed)
-        why = "--synthetic" if args.synthetic else "training.generate not importable"
+        iq, names, snrs = synthetic_windows(model.classes, all_snrs, per, length, args.seed)
         source = (
-            f"SYNTHETIC numpy windows ({why}): {', '.join(classes)}, RRC 0.35, 2 sps, random phase and "
-            f"CFO, AWGN; {per} per class and SNR, seed {args.seed}"
+            f"SYNTHETIC (--synthetic): the training package's modulators, AWGN only (no fading, clock or "
+            f"carrier offsets); {per} per class and SNR, seed {args.seed}"
         )
     if iq.shape[1] != length:
         raise ValueError(f"data windows have {iq.shape[1]} samples; the model takes {length}")
@@ -678,7 +617,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated data")
     parser.add_argument(
-        "--synthetic", action="store_true", help="numpy-made windows instead of training.generate's"
+        "--synthetic",
+        action="store_true",
+        help="the generator's modulators with AWGN only (no channel impairments, nothing cached) instead of "
+        "training.generate's data",
     )
     parser.add_argument("--json", default="", metavar="OUT", help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
