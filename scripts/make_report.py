@@ -156,10 +156,8 @@ def evaluated_this_model(run: Mapping[str, Any], model: Model) -> bool:
     thresholds. Not the files' times: a checkout sets them at random, and re-saving a model with more
     metadata (its input contract, say) changes neither its weights nor its results."""
     recorded = run.get("model", {})
-    return (
-        recorded.get("provenance", {}).get("date") == model.provenance.get("date")
-        and recorded.get("stored_thresholds") == list(model.thresholds)
-    )
+    same_training = recorded.get("provenance", {}).get("date") == model.provenance.get("date")
+    return same_training and recorded.get("stored_thresholds") == list(model.thresholds)
 
 
 def load_networks(models: Path, logs: Path, evals: Path) -> dict[str, Network]:
