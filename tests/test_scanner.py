@@ -60,6 +60,8 @@ def test_messages_carry_the_channel_fields(busy_band):
     for key in ("label", "class", "exit", "entropy", "confidence", "offset", "probabilities", "window"):
         assert key in message
     assert {"channel", "freq_offset", "bandwidth", "snr_db"} <= set(message)
+    # a window of the model's rate spans 128 x 80 input samples (to the channeliser's 0.3 % of rate)
+    assert message["window_samples"] == pytest.approx(128 * 80, rel=0.003)
     assert "freq" not in message  # no rx_freq tag upstream
     assert message["offset"] < 1.5 * BAND_RATE
 

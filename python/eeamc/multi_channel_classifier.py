@@ -328,6 +328,8 @@ class multi_channel_classifier(gr.sync_block):
             "freq_offset": pmt.from_double(path.centre),
             "bandwidth": pmt.from_double(path.bandwidth),
             "snr_db": pmt.from_double(path.snr_db),
+            # how many input samples a window spans at this channel's rate (for annotations' lengths)
+            "window_samples": pmt.from_double(self.window_length * self.bank.fft_size / path.size),
         }
 
     def _message(

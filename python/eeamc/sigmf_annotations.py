@@ -82,7 +82,7 @@ class _Run:
     def add(self, record: dict[str, Any]) -> None:
         self.last = int(record["offset"])
         self.exits[record.get("exit")] += 1
-        for key in ("confidence", "entropy", "snr_db", "freq_offset", "bandwidth"):
+        for key in ("confidence", "entropy", "snr_db", "freq_offset", "bandwidth", "window_samples"):
             value = record.get(key)
             if isinstance(value, (int, float)) and math.isfinite(value):
                 self.sums[key] += value
@@ -139,8 +139,12 @@ class Segmenter:
         return [] if run.label in SKIPPED_LABELS else [self.annotation(run)]
 
     def _span(self, run: _Run, record: dict[str, Any] | None) -> float:
-        """A window's length in input samples: the smallest step seen between the channel's windows,
-        else what the model's window at the channel's rate spans."""
+        """A window's length in input samples: as the message says (``window_samples``), else the
+        smallest step seen between the channel's windows, else what the model's window at the
+        channel's rate spans."""
+        stated = (record or {}).get("window_samples") or run.mean("window_samples")
+        if stated:
+            return float(stated)
         if run.channel in self._spacing:
             return self._spacing[run.channel]
         bandwidth = (record or {}).get("bandwidth") or run.mean("bandwidth")
