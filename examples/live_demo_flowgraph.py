@@ -24,6 +24,7 @@ import signal
 from argparse import ArgumentParser
 from gnuradio.eng_arg import eng_float, intx
 from gnuradio import eng_notation
+from gnuradio import zeromq
 from gnuradio.filter import pfb
 import math
 
@@ -32,7 +33,7 @@ import math
 
 class live_demo_flowgraph(gr.top_block):
 
-    def __init__(self, samp_rate=200e3, model_path='', device='auto', threshold=(-1), audio_file='', seed=0):
+    def __init__(self, samp_rate=200e3, model_path='', device='auto', threshold=(-1), audio_file='', seed=0, zmq_address='tcp://127.0.0.1:5557'):
         gr.top_block.__init__(self, "gr-eeamc live classification demo", catch_exceptions=True)
 
         ##################################################
@@ -44,6 +45,7 @@ class live_demo_flowgraph(gr.top_block):
         self.threshold = threshold
         self.audio_file = audio_file
         self.seed = seed
+        self.zmq_address = zmq_address
 
         ##################################################
         # Variables
@@ -59,6 +61,7 @@ class live_demo_flowgraph(gr.top_block):
         # Blocks
         ##################################################
 
+        self.zmq = zeromq.pub_msg_sink(zmq_address, 100, True)
         self.unit_power = blocks.divide_cc(1)
         self.throttle = blocks.throttle(gr.sizeof_gr_complex*1, samp_rate,True)
         self.sink = blocks.null_sink(gr.sizeof_gr_complex*1)
@@ -141,6 +144,7 @@ class live_demo_flowgraph(gr.top_block):
         ##################################################
         # Connections
         ##################################################
+        self.msg_connect((self.amc, 'classification'), (self.zmq, 'in'))
         self.connect((self.add_noise, 0), (self.throttle, 0))
         self.connect((self.amc, 0), (self.sink, 0))
         self.connect((self.audio_am, 0), (self.resample_am, 0))
@@ -221,6 +225,12 @@ class live_demo_flowgraph(gr.top_block):
     def set_seed(self, seed):
         self.seed = seed
 
+    def get_zmq_address(self):
+        return self.zmq_address
+
+    def set_zmq_address(self, zmq_address):
+        self.zmq_address = zmq_address
+
     def get_snr_db(self):
         return self.snr_db
 
@@ -292,13 +302,16 @@ def argument_parser():
     parser.add_argument(
         "-s", "--seed", dest="seed", type=intx, default=0,
         help="Set Seed [default=%(default)r]")
+    parser.add_argument(
+        "-z", "--zmq-address", dest="zmq_address", type=str, default='tcp://127.0.0.1:5557',
+        help="Set ZMQ address [default=%(default)r]")
     return parser
 
 
 def main(top_block_cls=live_demo_flowgraph, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(samp_rate=options.samp_rate, model_path=options.model_path, device=options.device, threshold=options.threshold, audio_file=options.audio_file, seed=options.seed)
+    tb = top_block_cls(samp_rate=options.samp_rate, model_path=options.model_path, device=options.device, threshold=options.threshold, audio_file=options.audio_file, seed=options.seed, zmq_address=options.zmq_address)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

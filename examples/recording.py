@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pmt
-from gnuradio import eeamc, gr
+from gnuradio import eeamc, gr, zeromq
 from gnuradio.eeamc.recordings import RecordingError, open_recording, source_blocks
 from gnuradio.eeamc.reports import to_json
 
@@ -79,6 +79,16 @@ class jsonl_writer(gr.basic_block):  # noqa: N801 (GNU Radio's block naming)
             self._file.close()
 
 
+def zmq_publisher(address: str) -> gr.basic_block:
+    """--zmq's value: gr-zeromq's PUB message sink, bound (argparse reports an address it cannot bind)."""
+    try:
+        return zeromq.pub_msg_sink(address, 100, True)
+    except RuntimeError as error:  # gr-zeromq's message names neither the address nor a way out
+        raise argparse.ArgumentTypeError(
+            f"cannot publish on {address!r}: {error}; give tcp://HOST:PORT with a free port"
+        ) from None
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=(
@@ -105,6 +115,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--min-snr-db", type=float, default=6.0, help="scanner's detection SNR, dB (default 6)"
     )
+    parser.add_argument(
+        "--zmq",
+        metavar="ADDRESS",
+        type=zmq_publisher,
+        help="also publish every classification on this ZMQ PUB address (gr-zeromq), e.g. "
+        "tcp://127.0.0.1:5557; "
+        "python -m gnuradio.eeamc.listen ADDRESS shows them",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser.parse_args(argv)
 
@@ -130,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     writer = jsonl_writer(out, recording.samp_rate, recording.freq, args.quiet)
     top.connect(*source_blocks(recording), scanner)
     top.msg_connect(scanner, "classification", writer, "in")
+    if args.zmq is not None:
+        top.msg_connect(scanner, "classification", args.zmq, "in")
     top.run()
     writer.close()
     print(f"\n{writer.count} classifications -> {out}")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pmt
-from gnuradio import blocks, eeamc, gr
+from gnuradio import blocks, eeamc, gr, zeromq
 
 #: A report this close to a true centre (or within its half bandwidth, when wider) is that signal's.
 MATCH_HZ = 5e3
@@ -195,9 +195,21 @@ def build(
     else:
         top.connect(band, blocks.throttle(gr.sizeof_gr_complex, args.samp_rate, True), head, scanner)
     top.msg_connect(scanner, "classification", collector, "in")
+    if args.zmq is not None:
+        top.msg_connect(scanner, "classification", args.zmq, "in")
     classifier = scanner.classifier
     span = int(round(classifier.window_length * args.samp_rate / classifier.contract.sample_rate))
     return top, band, head, collector, span
+
+
+def zmq_publisher(address: str) -> gr.basic_block:
+    """--zmq's value: gr-zeromq's PUB message sink, bound (argparse reports an address it cannot bind)."""
+    try:
+        return zeromq.pub_msg_sink(address, 100, True)
+    except RuntimeError as error:  # gr-zeromq's message names neither the address nor a way out
+        raise argparse.ArgumentTypeError(
+            f"cannot publish on {address!r}: {error}; give tcp://HOST:PORT with a free port"
+        ) from None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -227,6 +239,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--min-snr-db", type=float, default=6.0, help="scanner's detection SNR, dB (default 6)"
+    )
+    parser.add_argument(
+        "--zmq",
+        metavar="ADDRESS",
+        type=zmq_publisher,
+        help="also publish every classification on this ZMQ PUB address (gr-zeromq), e.g. "
+        "tcp://127.0.0.1:5557; "
+        "python -m gnuradio.eeamc.listen ADDRESS shows them",
     )
     args = parser.parse_args(argv)
     if not args.seconds > 0:

@@ -36,6 +36,7 @@ from gnuradio.eng_arg import eng_float, intx
 from gnuradio import eng_notation
 from gnuradio import uhd
 import time
+from gnuradio import zeromq
 from gnuradio.qtgui import Range, RangeWidget
 from PyQt5 import QtCore
 
@@ -45,7 +46,7 @@ from gnuradio import qtgui
 
 class usrp_scanner(gr.top_block, Qt.QWidget):
 
-    def __init__(self, samp_rate=2e6, freq=100e6, gain=30, antenna='RX2', args='', model='', device='auto'):
+    def __init__(self, samp_rate=2e6, freq=100e6, gain=30, antenna='RX2', args='', model='', device='auto', zmq_address='tcp://127.0.0.1:5557'):
         gr.top_block.__init__(self, "gr-eeamc: USRP band scanner (gr-uhd)", catch_exceptions=True)
         Qt.QWidget.__init__(self)
         self.setWindowTitle("gr-eeamc: USRP band scanner (gr-uhd)")
@@ -86,6 +87,7 @@ class usrp_scanner(gr.top_block, Qt.QWidget):
         self.args = args
         self.model = model
         self.device = device
+        self.zmq_address = zmq_address
 
         ##################################################
         # Variables
@@ -96,6 +98,7 @@ class usrp_scanner(gr.top_block, Qt.QWidget):
         # Blocks
         ##################################################
 
+        self.zmq = zeromq.pub_msg_sink(zmq_address, 100, True)
         self.waterfall = qtgui.waterfall_sink_c(
             1024, #size
             window.WIN_BLACKMAN_hARRIS, #wintype
@@ -180,6 +183,7 @@ class usrp_scanner(gr.top_block, Qt.QWidget):
         ##################################################
         self.msg_connect((self.channel, 'classification'), (self.channel_results, 'classification'))
         self.msg_connect((self.scanner, 'classification'), (self.scanner_results, 'classification'))
+        self.msg_connect((self.scanner, 'classification'), (self.zmq, 'in'))
         self.connect((self.radio, 0), (self.channel, 0))
         self.connect((self.radio, 0), (self.scanner, 0))
         self.connect((self.radio, 0), (self.waterfall, 0))
@@ -241,6 +245,12 @@ class usrp_scanner(gr.top_block, Qt.QWidget):
     def set_device(self, device):
         self.device = device
 
+    def get_zmq_address(self):
+        return self.zmq_address
+
+    def set_zmq_address(self, zmq_address):
+        self.zmq_address = zmq_address
+
     def get_channel_offset(self):
         return self.channel_offset
 
@@ -274,6 +284,9 @@ def argument_parser():
     parser.add_argument(
         "--device", dest="device", type=str, default='auto',
         help="Set Inference device [default=%(default)r]")
+    parser.add_argument(
+        "-z", "--zmq-address", dest="zmq_address", type=str, default='tcp://127.0.0.1:5557',
+        help="Set ZMQ address [default=%(default)r]")
     return parser
 
 
@@ -286,7 +299,7 @@ def main(top_block_cls=usrp_scanner, options=None):
         Qt.QApplication.setGraphicsSystem(style)
     qapp = Qt.QApplication(sys.argv)
 
-    tb = top_block_cls(samp_rate=options.samp_rate, freq=options.freq, gain=options.gain, antenna=options.antenna, args=options.args, model=options.model, device=options.device)
+    tb = top_block_cls(samp_rate=options.samp_rate, freq=options.freq, gain=options.gain, antenna=options.antenna, args=options.args, model=options.model, device=options.device, zmq_address=options.zmq_address)
 
     tb.start()
 

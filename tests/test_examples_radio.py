@@ -44,10 +44,10 @@ ALL_EXAMPLES = sorted(EXAMPLES.glob("*.grc"))
 CLASSES = set(eeamc.RML22_CLASSES)
 HAVE_GRCC = shutil.which("grcc") is not None
 HAVE_OSMOSDR = importlib.util.find_spec("osmosdr") is not None
-#: Files GRC itself shows with blocks or comments overlapping (measured under Xvfb with GRC's own canvas:
-#: live_demo.grc 70 pairs, recording.grc and synthetic_band.grc 3 comment pairs each); their owners are to
-#: re-lay them out and then drop them from here (the xfail is strict, so a fixed file fails until then).
-KNOWN_OVERLAPS = {"live_demo.grc", "recording.grc", "synthetic_band.grc"}
+#: Files GRC itself shows with blocks or comments overlapping (strict xfail, so a fixed file fails until it
+#: is dropped from here). None now: every example was re-laid out and checked with GRC's own canvas under
+#: Xvfb as well as with the estimate below.
+KNOWN_OVERLAPS: set[str] = set()
 
 
 # ---- GRC: every example opens, is valid, and nothing overlaps ---------------------------------------------
