@@ -1,6 +1,9 @@
 """eeamc.synthetic_band in real flowgraphs: its truth matches its spectrum, and its seed fixes its samples."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -226,3 +229,40 @@ def test_example_runs_the_band_through_the_scanner(tmp_path, capsys):
         if signal["label"] in ("BPSK", "CPFSK", "GFSK", "AM-DSB") and signal["windows"]:
             assert signal["class_accuracy"] > 0.8, signal
     assert summary["false_detections"] <= 0.01 * summary["reports"]
+
+
+#: Run in a child process: the band (every kind of branch: each class, gates with and without a delay,
+#: twice the model's rate, with and without the DC spike) -> head -> vector sink, and plain tb.run().
+RUN_TO_COMPLETION = r"""
+import sys
+import gnuradio
+gnuradio.__path__.insert(0, sys.argv[1])
+from gnuradio import blocks, eeamc, gr
+from gnuradio.eeamc.synthetic_band import LABELS, SignalSpec
+every_label = [
+    SignalSpec(label, -1.0e6 + 200e3 * index, 15.0, start_s=0.01 * (index % 3), period_s=0.02 * (index % 2))
+    for index, label in enumerate(LABELS)
+]
+for signals, dc_spike_db in ((None, -10.0), (every_label, None)):
+    band = eeamc.synthetic_band(samp_rate=2.4e6, signals=signals, dc_spike_db=dc_spike_db, seed=4)
+    top = gr.top_block()
+    sink = blocks.vector_sink_c()
+    top.connect(band, blocks.head(gr.sizeof_gr_complex, 100_000), sink)
+    top.run()
+    print(len(sink.data()))
+"""
+
+
+def test_head_after_the_band_ends_the_flowgraph():
+    """tb.run() returns once head has its samples: every branch of the band stops when its output does."""
+    checkout = Path(__file__).resolve().parents[1] / "python"
+    # The timeout only stops a hang (so that it fails here instead of stalling the suite); nothing is timed.
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_TO_COMPLETION, str(checkout)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["100000", "100000"]
