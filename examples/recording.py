@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import pmt
-from gnuradio import eeamc, gr, zeromq
+from gnuradio import eeamc, gr
 from gnuradio.eeamc.recordings import RecordingError, open_recording, source_blocks
 from gnuradio.eeamc.reports import to_json
+from gnuradio.eeamc.zmq_publish import publisher_option
 
 
 class jsonl_writer(gr.basic_block):  # noqa: N801 (GNU Radio's block naming)
@@ -79,16 +80,6 @@ class jsonl_writer(gr.basic_block):  # noqa: N801 (GNU Radio's block naming)
             self._file.close()
 
 
-def zmq_publisher(address: str) -> gr.basic_block:
-    """--zmq's value: gr-zeromq's PUB message sink, bound (argparse reports an address it cannot bind)."""
-    try:
-        return zeromq.pub_msg_sink(address, 100, True)
-    except RuntimeError as error:  # gr-zeromq's message names neither the address nor a way out
-        raise argparse.ArgumentTypeError(
-            f"cannot publish on {address!r}: {error}; give tcp://HOST:PORT with a free port"
-        ) from None
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=(
@@ -118,7 +109,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--zmq",
         metavar="ADDRESS",
-        type=zmq_publisher,
+        type=publisher_option,
         help="also publish every classification on this ZMQ PUB address (gr-zeromq), e.g. "
         "tcp://127.0.0.1:5557; "
         "python -m gnuradio.eeamc.listen ADDRESS shows them",

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pmt
-from gnuradio import blocks, eeamc, gr, zeromq
+from gnuradio import blocks, eeamc, gr
+from gnuradio.eeamc.zmq_publish import publisher_option
 
 #: A report this close to a true centre (or within its half bandwidth, when wider) is that signal's.
 MATCH_HZ = 5e3
@@ -202,16 +203,6 @@ def build(
     return top, band, head, collector, span
 
 
-def zmq_publisher(address: str) -> gr.basic_block:
-    """--zmq's value: gr-zeromq's PUB message sink, bound (argparse reports an address it cannot bind)."""
-    try:
-        return zeromq.pub_msg_sink(address, 100, True)
-    except RuntimeError as error:  # gr-zeromq's message names neither the address nor a way out
-        raise argparse.ArgumentTypeError(
-            f"cannot publish on {address!r}: {error}; give tcp://HOST:PORT with a free port"
-        ) from None
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=(
@@ -243,7 +234,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--zmq",
         metavar="ADDRESS",
-        type=zmq_publisher,
+        type=publisher_option,
         help="also publish every classification on this ZMQ PUB address (gr-zeromq), e.g. "
         "tcp://127.0.0.1:5557; "
         "python -m gnuradio.eeamc.listen ADDRESS shows them",
