@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from gnuradio.eeamc.engine import invalid_thresholds, parse_thresholds
 from gnuradio.eeamc.files import atomic_output, write_text_atomic
 from gnuradio.eeamc.model_file import Model, load_model
 
 from training.datasets import Dataset, load_split, parse_snr_list
 from training.metrics import HIGH_SNR_DB, accuracy_metrics, snr_key, threshold_sweep
-from training.outcomes import exit_outputs, invalid_thresholds, model_windows, parse_thresholds
+from training.outcomes import exit_outputs, model_windows
 from training.provenance import machine_description
 from training.timing import TIMING_BATCH, measure_timing
 

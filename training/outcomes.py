@@ -5,13 +5,12 @@ start from here."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10, resolve_device
+from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10, parse_thresholds, resolve_device
 from gnuradio.eeamc.model_file import Model
 from gnuradio.eeamc.networks import EarlyExitNet, fold_batchnorm
 from gnuradio.eeamc.windows import normalize
@@ -109,25 +108,6 @@ def check_windows(net: EarlyExitNet, dataset: Dataset) -> None:
             f"dataset windows are shaped {list(shape)} but the model takes [2, {net.input_length}]: "
             f"load the data with length={net.input_length}"
         )
-
-
-def parse_thresholds(thresholds: Sequence[float] | float, num_early_exits: int) -> list[float]:
-    """One value for every early exit, or one per early exit (the engine's rule)."""
-    values = (
-        [float(thresholds)] * num_early_exits
-        if isinstance(thresholds, (int, float))
-        else [float(t) for t in thresholds]
-    )
-    if len(values) != num_early_exits:
-        raise ValueError(f"expected {num_early_exits} threshold(s), one per early exit, got {len(values)}")
-    if invalid_thresholds(values):
-        raise ValueError(f"thresholds must be finite and >= 0 (0 disables an exit), got {values}")
-    return values
-
-
-def invalid_thresholds(values: Sequence[float]) -> list[float]:
-    """The values that are no threshold: negative, NaN or infinite (EarlyExitEngine refuses them too)."""
-    return [t for t in values if not math.isfinite(t) or t < 0]
 
 
 def derive_outcome(outputs: ExitOutputs, thresholds: Sequence[float] | float) -> Outcome:

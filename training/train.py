@@ -46,7 +46,7 @@ from gnuradio.eeamc.contract import (
 )
 from gnuradio.eeamc.engine import resolve_device
 from gnuradio.eeamc.model_file import Model, save_model
-from gnuradio.eeamc.networks import EarlyExitNet, build_network, count_parameters, resolve_exits
+from gnuradio.eeamc.networks import EarlyExitNet, build_network, count_parameters, cpu_state, resolve_exits
 from gnuradio.eeamc.windows import NORMALIZATIONS, normalize
 from torch import nn
 from tqdm import tqdm
@@ -398,7 +398,7 @@ def fit(
         improved = objective < state.best_loss
         if improved:
             state.best_loss, state.best_epoch, state.epochs_without_improvement = objective, state.epoch, 0
-            state.best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+            state.best_state = cpu_state(net)
         else:
             state.epochs_without_improvement += 1
         seconds = time.perf_counter() - started

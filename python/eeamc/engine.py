@@ -90,18 +90,7 @@ class EarlyExitEngine:
 
     def set_thresholds(self, thresholds: Sequence[float] | float) -> None:
         """One value for every early exit, or one per early exit; negative, NaN or Inf is refused."""
-        values = (
-            [float(thresholds)] * len(self.thresholds)
-            if isinstance(thresholds, (int, float))
-            else [float(t) for t in thresholds]
-        )
-        if len(values) != len(self.thresholds):
-            raise ValueError(
-                f"expected {len(self.thresholds)} threshold(s), one per early exit, got {len(values)}"
-            )
-        bad = [t for t in values if not math.isfinite(t) or t < 0]
-        if bad:
-            raise ValueError(f"thresholds must be finite and >= 0 (0 disables an exit), got {bad}")
+        values = parse_thresholds(thresholds, len(self.thresholds))
         self.thresholds = values
         # A disabled exit's branch is never run, so it costs nothing.
         enabled = [t > 0 for t in values]
@@ -141,6 +130,27 @@ class EarlyExitEngine:
 
         confidence, label = probabilities.max(dim=1)
         return Classification(label, exits, entropy, confidence, probabilities, self.exit_macs[exits])
+
+
+def parse_thresholds(thresholds: Sequence[float] | float, num_early_exits: int) -> list[float]:
+    """One value for every early exit, or one per early exit, each finite and >= 0 (0 turns an exit
+    off); ValueError naming the problem otherwise. The engine, calibration and evaluation all use this."""
+    values = (
+        [float(thresholds)] * num_early_exits
+        if isinstance(thresholds, numbers.Real)
+        else [float(t) for t in thresholds]
+    )
+    if len(values) != num_early_exits:
+        raise ValueError(f"expected {num_early_exits} threshold(s), one per early exit, got {len(values)}")
+    bad = invalid_thresholds(values)
+    if bad:
+        raise ValueError(f"thresholds must be finite and >= 0 (0 disables an exit), got {bad}")
+    return values
+
+
+def invalid_thresholds(values: Sequence[float]) -> list[float]:
+    """The values that are no threshold: negative, NaN or infinite."""
+    return [t for t in values if not math.isfinite(t) or t < 0]
 
 
 def requested_thresholds(

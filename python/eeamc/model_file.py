@@ -34,7 +34,7 @@ import torch
 
 from .contract import RML22_CONTRACT, SignalContract
 from .files import atomic_output
-from .networks import EarlyExitNet, resolve_exits
+from .networks import EarlyExitNet, cpu_state, resolve_exits
 from .windows import NORMALIZATIONS
 
 FORMAT = "gr-eeamc-model"
@@ -111,7 +111,7 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
         "thresholds": [float(t) for t in model.thresholds],
         # a note that this file lacked a digest is not true of the file written here
         "provenance": {key: value for key, value in model.provenance.items() if key != "digest_note"},
-        "state_dict": {k: v.detach().cpu() for k, v in model.net.state_dict().items()},
+        "state_dict": cpu_state(model.net),
     }
     payload[DIGEST_KEY] = payload_digest(payload)
     with atomic_output(path) as temporary:

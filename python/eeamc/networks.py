@@ -250,6 +250,11 @@ def evaluating(module: nn.Module) -> Iterator[nn.Module]:
             sub.training = training
 
 
+def cpu_state(net: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``net``'s weights on the CPU, detached from it (for saving, or to keep a best epoch)."""
+    return {name: value.detach().cpu().clone() for name, value in net.state_dict().items()}
+
+
 def fold_batchnorm(net: EarlyExitNet) -> EarlyExitNet:
     """An eval-mode copy of ``net`` for inference, each BatchNorm folded into the convolution before it.
 
