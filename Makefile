@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # gr-eeamc: every target sets itself up first (scripts/setup.sh is quick when nothing changed).
 #   make demo            a synthetic radio band through the scanner, scored live against the truth,
 #                        no radio needed (DEMO_SECONDS=30, DEMO_ARGS="--no-throttle --json out.json")

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark gr-eeamc: engine windows/s and classifier-block MS/s, baseline against early exit.
 
 One run prints, for the same data:

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark eeamc.scanner: MS/s of wideband input it keeps up with, for 1, 4 and 8 occupied channels.
 
 One run prints the machine and, for each number of channels, the MS/s through a real flowgraph

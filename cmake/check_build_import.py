@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ctest guard: `from gnuradio import eeamc` must load the copy staged in the build tree.
 
 If an installed copy shadowed it (for example one under /usr/lib/python3/dist-packages/gnuradio, which

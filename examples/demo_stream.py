@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The live demo's stream: the compiled flowgraph, its audio, its switching schedule and its taps.
 
 Used by ``live_demo.py`` (classify the stream live). The flowgraph itself is ``live_demo.grc``;

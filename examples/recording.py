@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A recording through the scanner: every signal in it found and classified, results printed and saved.
 
     file source (.cfile or SigMF) -> to complex64 -> eeamc.scanner -> JSON lines + the terminal

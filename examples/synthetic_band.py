@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """No radio needed: a synthetic band through the scanner, scored live against what is really there.
 
     eeamc.synthetic_band (signals, freq error, DC spike, noise) -> throttle -> eeamc.scanner

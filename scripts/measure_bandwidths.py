@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Measure what the scanner's detector sees of each of the model's classes at the model's own rate.
 
 Every RML22 class (made by training/modulators.py, as the training data) is placed in one 2.4 MS/s band

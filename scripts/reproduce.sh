@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Reproduces the paper's experiments end to end on our RML22 reproduction, and is safe to run again: every
 # step that is already done is skipped (and said so), an interrupted training resumes from its checkpoint.
 #   1. dataset     python -m training generate            (skipped when the file exists)

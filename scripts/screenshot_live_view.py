@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Make docs/images/live_view.png: the synthetic band through the scanner into eeamc.qtgui_sink, headless.
 
 A few seconds of ``eeamc.synthetic_band`` (six signals, two of which come and go) are classified by

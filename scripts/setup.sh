@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Sets up everything gr-eeamc needs, on Debian 12 or Ubuntu 22.04/24.04, and is quick when nothing
 # changed (every step checks first):
 #   1. system packages (GNU Radio, CMake, a C++ compiler for CMake's checks, venv, espeak-ng), via apt

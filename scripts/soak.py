@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Soak run (not a test): push many samples through eeamc.classifier and eeamc.scanner and watch memory.
 
 Each block runs in a real flowgraph fed from a seeded recording read over and over (file_source with

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Make the tests exercise this checkout: ``gnuradio.eeamc`` from python/ and ``training`` from the root,
 ahead of any installed copy (which may be older than the source being tested)."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Running the front-end blocks in real flowgraphs for the tests: samples from a file (as a recording
 would come), messages collected by message_debug and turned into Python dicts."""
 

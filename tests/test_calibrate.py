@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """calibrate: thresholds within the accuracy budget on the data they were fitted on, exact for one early exit,
 and stored in the model file."""
 

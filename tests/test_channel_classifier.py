@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """eeamc.channel_classifier in real flowgraphs: a signal made at the model's rate, upsampled into a
 2.4 MS/s stream at an offset with a crystal-like error, is classified about as well as fed directly;
 offsets count the block's input samples; silence is not classified; the frequency can be changed."""

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """channels.py without GNU Radio: the channeliser is an exact mixer + filter + resampler, however the
 stream is cut; detection finds signals anywhere and measures them; ids stay stable; rates snap."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Dataset loading: every layout round-trips, bad layouts get clear errors, the paper's split is exact."""
 
 import io

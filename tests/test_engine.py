@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The early-exit engine: batched Algorithm 2 with exact bookkeeping of exits and compute."""
 
 import pytest

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """evaluate: outcomes derived from stored exit outputs match the engine, and the command writes its files."""
 
 import argparse

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """examples/recording.py on small recordings written here: a raw .cfile and SigMF (cu8 as rtl_sdr writes)."""
 
 import importlib.util

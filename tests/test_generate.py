@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Dataset generator: shapes, provenance, seeds, true SNR, what each impairment changes, RML pickle."""
 
 import pickle

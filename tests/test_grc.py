@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """grcc compiles every flowgraph that uses the block, and the compiled smoke flowgraph runs."""
 
 import os

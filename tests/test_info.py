@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`python -m gnuradio.eeamc info`, run as a user runs it: a child process of the venv's Python, with this
 checkout's module on PYTHONPATH as gnuradio.eeamc."""
 

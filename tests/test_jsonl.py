@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Classifications as plain JSON (reports.to_json / records, batches unrolled) and eeamc.jsonl_sink in
 real flowgraphs writing real files."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The model file: a round trip, and one clear error for every way a file can be wrong."""
 
 import dataclasses

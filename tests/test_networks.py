@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The networks match the paper's tables and generalise to any set of exits."""
 
 import pytest

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """eeamc.qtgui_sink's live views, headless (QT_QPA_PLATFORM=offscreen): the class timeline and the exit
 shares after a real run of the synthetic band through the scanner, checked against the scanner's own
 messages; the screenshot (scripts/screenshot_live_view.py's code path) read back pixel by pixel; the

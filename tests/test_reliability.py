@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What the multi-channel path (eeamc.scanner, eeamc.channel_classifier) must survive in a running
 flowgraph: a second run (it repeats the first exactly), time stamps of each window, an engine that fails
 for a while, bad input (scaled far up or down, denormals, zeros, too short, a storm of tags) and model

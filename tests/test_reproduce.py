@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The reproduction report: scripts/make_report.py on a run made by the real commands (a tiny dataset,
 two networks trained for two epochs, evaluated with short timings), and scripts/reproduce.sh's options."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """eeamc.scanner in real flowgraphs: signals anywhere in a band (with a radio's frequency error and DC
 spike) are found within a few kHz of their centres and classified, ids stay stable while signals come
 and go, nothing is reported in an empty band, offsets and absolute frequencies are right."""

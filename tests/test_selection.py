@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """training.selection: the rule that picks the shipped network, on small hand-made metrics."""
 
 import pytest

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """SigMF annotations: runs of windows merged (Segmenter on hand-made records), `annotate` on real SigMF
 recordings written here (scanner and channel classifier, --out and in place), and eeamc.sigmf_sink writing
 the same annotations live beside a file sink. Every meta written is validated with the sigmf package."""

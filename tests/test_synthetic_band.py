@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """eeamc.synthetic_band in real flowgraphs: its truth matches its spectrum, and its seed fixes its samples."""
 
 import json

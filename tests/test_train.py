@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Training: the loss falls, Algorithm 1 routes each exit's gradient to its own segment, runs resume
 exactly, and the output is a model file with its provenance."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Classifications over ZMQ on 127.0.0.1: the scanner publishing through gr-zeromq's PUB message sink and
 `python -m gnuradio.eeamc.listen` (a child process, as a user runs it) receiving every message intact;
 --count, --timeout, the table and Ctrl-C; and two flowgraphs joined by gr-zeromq stream blocks (the radio

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Audio for the analog classes (WBFM, AM-DSB): a radio-programme-like mix of speech and music.
 
 RML22 modulated a recorded podcast. gr-eeamc ships none; it synthesises a programme instead, the same

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Choose a model's early-exit thresholds on the validation split and store them in the model file.
 
 The thresholds keep the accuracy within --budget percentage points of the same network with its early

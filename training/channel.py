@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """RML22's channel, vectorised over many streams: clock error (SRO, CFO), ETU70 fading, phase, noise.
 
 Every function works on a batch of streams at once ([streams, samples] arrays); nothing loops over

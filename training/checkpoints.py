@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A training run on disk: the checkpoint it resumes from (weights, optimizer, schedule, every RNG state
 and the early-stopping state, written whole or not at all) and its log, one JSON line per epoch."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``python -m training <command>``: one sub-command per module, each with its own --help.
 
 Every command module exposes ``configure_parser(parser)`` (adds its options) and ``run(args) -> int``.

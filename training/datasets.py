@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Open AMC datasets by their content and split them the way the paper does.
 
 Layouts recognised (whatever the file is called):

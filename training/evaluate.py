@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Measure a model on a dataset split, per SNR: accuracy, accuracy of the early exits, share of windows
 leaving at each exit, MACs per window, measured inference time (batched and batch 1) against the same
 network with early exits off, confusion matrices and a threshold sweep.

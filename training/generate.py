@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Generate an RML22-style dataset with GNU Radio: 10 modulations x SNRs x windows, as HDF5 (or RML pickle).
 
 Follows RML22's procedure: GNU Radio's own modulators (constellations + RRC 0.35 at 2 samples/symbol,

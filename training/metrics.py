@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Accuracy numbers of an outcome, overall and per SNR: accuracy, the early exits' accuracy, the share of
 windows leaving at each exit, MACs per window, confusion matrices and a threshold sweep (what
 metrics.json holds besides timings and provenance)."""

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ten RML22 modulations, each made by GNU Radio's own blocks, for a batch of streams at once.
 
 A batch's sources (random symbols or bits, or audio excerpts) are concatenated and run through one

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every exit of a network run once on every window of a dataset, and the outcome of any thresholds
 derived from those outputs exactly as the early-exit engine (Algorithm 2) would decide: which exit each
 window leaves at, its answer and its multiply-accumulates. The sweep, the calibration and the metrics all

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Plots of evaluation results (matplotlib, Agg backend: no display needed).
 
 Every function takes data (``metrics.json`` dicts as ``training.evaluate`` writes them, or their paths)

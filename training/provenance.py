@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a result records about how it was made: the source tree's version (git commit) and the machine.
 
 One definition for everything the training package writes (datasets, model files, metrics.json) and for

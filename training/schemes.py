@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The training schemes: what one optimizer step back-propagates, each exit's loss and weight, and which
 parameters train.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Which network ships: the choice rule, applied to evaluation results (metrics.json as evaluate writes).
 
 Among the early-exit networks whose test accuracy at their calibrated thresholds is within ``margin_pp``

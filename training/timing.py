@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Inference time measured through the early-exit engine, per SNR, batched and one window per call, with
 the early exits on and off in the same run (the speed-up)."""
 

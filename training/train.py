@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Train an early-exit network (or the baseline) and write a gr-eeamc model file.
 
 The paper's Algorithm 1 (--scheme paper, the default): one forward pass with the graph cut between

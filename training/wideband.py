@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Wideband bands for the channel front end (its tests, benchmark and measurements): the model's own
 modulations (training/modulators.py, the generator of its training data) upsampled into one wideband
 stream at chosen frequencies, with a common frequency error, white noise and a DC spike, as a radio

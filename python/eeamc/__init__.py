@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """gr-eeamc: early-exit automatic modulation classification for GNU Radio.
 
 The data path, one module per step:

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``python -m gnuradio.eeamc COMMAND``: the module's command lines, one subcommand a module.
 
 Each command module follows ``commands.py``'s convention; adding one is a line in ``COMMANDS``.

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``python -m gnuradio.eeamc.annotate REC.sigmf-meta``: classify a SigMF recording, write annotations.
 
     file source -> complex64 -> eeamc.scanner (or eeamc.channel_classifier with --freq-offset)

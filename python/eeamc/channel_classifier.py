@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The channel classifier: classify the one signal at a given frequency of a wideband stream.
 
     input --> multi_channel_classifier (one channel) --> classification

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """From a wideband stream to channels the model can classify: detection and channelisation in numpy.
 
 No GNU Radio here: the blocks (``signal_detector``, ``multi_channel_classifier`` and the hier blocks

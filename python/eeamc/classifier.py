@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The GNU Radio block: classify the modulation of every window of a complex stream.
 
 Samples pass through unchanged. Each ``work()`` call frames all its complete windows (the output

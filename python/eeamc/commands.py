@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What every gr-eeamc command line shares: the command module convention and how one is run.
 
 A command module (``info``, ``listen``, ``annotate``) has ``HELP`` (one line), ``DESCRIPTION`` (its

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The model's input contract: what a stream must look like before the network's answers mean anything.
 
 A model only ever saw windows of one sample rate, one symbol rate and a small range of carrier offsets.

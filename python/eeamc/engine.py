@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Batched early-exit inference (the paper's Algorithm 2, for a whole batch at once).
 
 Plain PyTorch, no GNU Radio: the block, the evaluation code and the benchmarks all classify through

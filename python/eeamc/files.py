@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Files written whole or not at all: a temporary file beside the target, renamed over it when complete.
 
 A crash or a full disk mid-write never leaves half a model, report or metadata file behind, and a reader

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``python -m gnuradio.eeamc info [MODEL]``: what a model file holds, for people (text) or tools (--json).
 
 It prints the model's input contract (what the stream must look like), its classes in order, its exits

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The GNU Radio block that writes each classification as one JSON line, to a file or stdout.
 
 Each message becomes one line per window (``reports.records``: plain JSON types, batches unrolled), the

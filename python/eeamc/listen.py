@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``python -m gnuradio.eeamc.listen ADDRESS``: classifications published over ZMQ, live, anywhere.
 
 A flowgraph publishes its ``classification`` messages with gr-zeromq's PUB message sink

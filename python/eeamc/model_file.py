@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The model file: one self-describing file with everything the block needs to classify.
 
 Layout (a ``torch.save`` of plain containers, loaded with ``weights_only=True`` so nothing in the file

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The GNU Radio block that classifies channels of a wideband stream with one engine.
 
 Each channel (given by ``channels`` messages, as the signal detector sends them, or set by the channel

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Early-exit CNNs for automatic modulation classification.
 
 One backbone (the 1D CNN of Mohammed et al. 2023, itself after the RML22 paper) plus any ordered set of

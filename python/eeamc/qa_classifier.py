@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """QA for eeamc.classifier: real flowgraphs, vector source -> classifier -> vector sink + message debug.
 
 Besides what a window's tag and message say: what a running flowgraph must survive (a second run, time

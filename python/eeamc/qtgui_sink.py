@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``eeamc.qtgui_sink``: a Qt GUI view of live classifications: a table of every channel's latest class,
 the class over time (one lane per channel) and the share of windows per exit.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reading recordings for the blocks: a raw ``.cfile`` or a SigMF recording as a GNU Radio source.
 
 A SigMF recording (``NAME.sigmf-meta`` beside ``NAME.sigmf-data``) states its sample rate, centre

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One classification as a PMT message: the keys every block publishes, built with cached PMTs.
 
 A message is a PMT dict: ``label`` (symbol), ``class`` (long), ``exit`` (long), ``entropy`` and

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What both classifying blocks need to keep going in a running flowgraph.
 
 ``eeamc.classifier`` and ``eeamc.multi_channel_classifier`` (inside ``scanner`` and

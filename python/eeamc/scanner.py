@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The scanner: find and classify every signal in a band (a hier block around one classifier).
 
     input --> multi_channel_classifier [SignalFinder -> ChannelPath per signal -> engine]

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Classifications as SigMF annotations: consecutive windows of one signal and class become one.
 
 ``Segmenter`` takes classification records (``reports.records``: plain JSON types, in the order a block

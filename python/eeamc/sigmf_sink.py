@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The GNU Radio block that writes classifications live as SigMF annotations beside a recording.
 
     source --> file sink (NAME.sigmf-data) ...

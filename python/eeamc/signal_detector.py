@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The GNU Radio block that finds the signals in a band and says where they are, as messages.
 
 It averages a Welch power spectrum of its input, finds every run of bins standing above the noise floor

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A synthetic radio band that knows its own truth: ``eeamc.synthetic_band``, a source for the scanner.
 
 What an RTL-SDR would hand the scanner, made from GNU Radio's own blocks: several signals of the

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """From complex samples to the network's input: framing, per-window normalisation, validity.
 
 The block and the dataset generator both go through here, so a window is normalised the same way

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Publishing classifications to other programs over ZMQ: gr-zeromq's PUB message sink, bound to an
 address, with an error that names the address and the fix (gr-zeromq's own names neither).
 ``python -m gnuradio.eeamc listen ADDRESS`` (listen.py) is the other end."""
