@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import pmt
 from gnuradio import eeamc, gr
+from gnuradio.eeamc.commands import add_classifier_arguments
 from gnuradio.eeamc.recordings import RecordingError, open_recording, source_blocks
 from gnuradio.eeamc.reports import to_json
-from gnuradio.eeamc.zmq_publish import publisher_option
+from gnuradio.eeamc.zmq_publish import add_zmq_argument
 
 
 class jsonl_writer(gr.basic_block):  # noqa: N801 (GNU Radio's block naming)
@@ -97,25 +98,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, help="JSON lines output (default: the recording's name + .eeamc.jsonl beside it)"
     )
-    parser.add_argument("--model", default="", help="gr-eeamc model file (default: the shipped model)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=-1.0,
-        help="entropy threshold: -1 the model's calibrated one, 0 exits off",
-    )
-    parser.add_argument(
-        "--min-snr-db", type=float, default=6.0, help="scanner's detection SNR, dB (default 6)"
-    )
-    parser.add_argument(
-        "--zmq",
-        metavar="ADDRESS",
-        type=publisher_option,
-        help="also publish every classification on this ZMQ PUB address (gr-zeromq), e.g. "
-        "tcp://127.0.0.1:5557; "
-        "python -m gnuradio.eeamc.listen ADDRESS shows them",
-    )
+    add_classifier_arguments(parser)
+    add_zmq_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser.parse_args(argv)
 

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pmt
 from gnuradio import blocks, eeamc, gr
-from gnuradio.eeamc.zmq_publish import publisher_option
+from gnuradio.eeamc.commands import add_classifier_arguments
+from gnuradio.eeamc.zmq_publish import add_zmq_argument
 
 #: A report this close to a true centre (or within its half bandwidth, when wider) is that signal's.
 MATCH_HZ = 5e3
@@ -222,25 +223,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-throttle", action="store_true", help="run as fast as the CPU allows instead of in real time"
     )
     parser.add_argument("--json", type=Path, help="write the summary to this JSON file")
-    parser.add_argument("--model", default="", help="gr-eeamc model file (default: the shipped model)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=-1.0,
-        help="early-exit entropy threshold: -1 the model's calibrated one, 0 early exits off (default -1)",
-    )
-    parser.add_argument(
-        "--min-snr-db", type=float, default=6.0, help="scanner's detection SNR, dB (default 6)"
-    )
-    parser.add_argument(
-        "--zmq",
-        metavar="ADDRESS",
-        type=publisher_option,
-        help="also publish every classification on this ZMQ PUB address (gr-zeromq), e.g. "
-        "tcp://127.0.0.1:5557; "
-        "python -m gnuradio.eeamc.listen ADDRESS shows them",
-    )
+    add_classifier_arguments(parser)
+    add_zmq_argument(parser)
     args = parser.parse_args(argv)
     if not args.seconds > 0:
         parser.error("--seconds must be > 0")

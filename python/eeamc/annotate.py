@@ -30,7 +30,7 @@ import pmt
 from gnuradio import gr
 
 from .channel_classifier import channel_classifier
-from .commands import standalone
+from .commands import add_classifier_arguments, standalone
 from .recordings import Recording, RecordingError, sigmf_recording, source_blocks
 from .reports import records
 from .scanner import scanner
@@ -81,14 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HZ",
         help="with --freq-offset: the signal's occupied bandwidth (default 0: the model's)",
     )
-    parser.add_argument("--model", default="", help="gr-eeamc model file (default: the shipped model)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=-1.0,
-        help="entropy threshold: -1 the model's calibrated one, 0 exits off",
-    )
+    add_classifier_arguments(parser, scanner=False)
     parser.add_argument(
         "--min-snr-db",
         type=float,
@@ -146,7 +139,7 @@ def build_classifier(recording: Recording, args: argparse.Namespace) -> gr.hier_
     )
 
 
-class annotation_collector(gr.basic_block):  # noqa: N801 (GNU Radio's block naming)
+class AnnotationCollector(gr.basic_block):  # annotate's own message sink, not a block for GRC
     """Message sink: classification records -> annotations (kept in ``annotations``)."""
 
     def __init__(self, context: AnnotationContext) -> None:
@@ -192,7 +185,7 @@ def classify(recording: Recording, classifier: gr.hier_block2, progress: bool) -
 
     top = gr.top_block("eeamc annotate")
     chain = source_blocks(recording)
-    collector = annotation_collector(context_for(recording, classifier))
+    collector = AnnotationCollector(context_for(recording, classifier))
     top.connect(*chain, classifier)
     top.msg_connect(classifier, "classification", collector, "classification")
     with tqdm(

@@ -29,3 +29,20 @@ def standalone(module: ModuleType, name: str, argv: Sequence[str] | None = None)
     parser = argparse.ArgumentParser(prog=f"python -m gnuradio.eeamc.{name}", description=module.DESCRIPTION)
     module.add_arguments(parser)
     return run_command(module, parser.parse_args(argv))
+
+
+def add_classifier_arguments(parser: argparse.ArgumentParser, *, scanner: bool = True) -> None:
+    """The options every command that classifies takes: the model, the device, the threshold and (for
+    the scanner) its detection SNR."""
+    parser.add_argument("--model", default="", help="gr-eeamc model file (default: the shipped model)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=-1.0,
+        help="early-exit entropy threshold: -1 the model's calibrated ones, 0 early exits off (default -1)",
+    )
+    if scanner:
+        parser.add_argument(
+            "--min-snr-db", type=float, default=6.0, help="the scanner's detection SNR, dB (default 6)"
+        )

@@ -180,7 +180,7 @@ def rrc_output_power(taps: Sequence[float]) -> float:
     return float(np.mean([np.sum(arm**2) for arm in arms]))
 
 
-class audio_source(gr.hier_block2):  # noqa: N801 (GNU Radio's block naming)
+class AudioSource(gr.hier_block2):  # an internal part of the band, not a block of its own in GRC
     """Mono programme audio at 44.1 kHz from GNU Radio blocks: a swelling chord over band-limited noise."""
 
     def __init__(self, seed: int):
@@ -237,15 +237,15 @@ def modulator(label: str, rate: float, seeds: tuple[int, int]) -> tuple[list[gr.
         return [source, analog.cpfsk_bc(CPFSK_INDEX, 1.0, SAMPLES_PER_SYMBOL)], 1.0
     if label == "WBFM":
         fm = analog.wfm_tx(AUDIO_RATE_HZ, AUDIO_RATE_HZ, WBFM_TAU_S, WBFM_DEVIATION_HZ)
-        return [audio_source(audio_seed), fm], 1.0
+        return [AudioSource(audio_seed), fm], 1.0
     if label == "AM-DSB":
         chain = [
-            audio_source(audio_seed),
+            AudioSource(audio_seed),
             filter.mmse_resampler_ff(0.0, AUDIO_RATE_HZ / rate),
             blocks.float_to_complex(),
             blocks.add_const_cc(AM_CARRIER_LEVEL),
         ]
-        return chain, AM_CARRIER_LEVEL**2 + audio_source.mean_square()
+        return chain, AM_CARRIER_LEVEL**2 + AudioSource.mean_square()
     raise ValueError(f"unknown signal label {label!r}: use one of {list(LABELS)}")
 
 

@@ -30,3 +30,14 @@ def publisher_option(address: str) -> gr.basic_block:
         return publisher(address)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_zmq_argument(parser: argparse.ArgumentParser) -> None:
+    """``--zmq ADDRESS``: also publish every classification there (its value is the bound sink)."""
+    parser.add_argument(
+        "--zmq",
+        metavar="ADDRESS",
+        type=publisher_option,
+        help="also publish every classification on this ZMQ PUB address (gr-zeromq), e.g. "
+        "tcp://127.0.0.1:5557; python -m gnuradio.eeamc listen ADDRESS shows them",
+    )
