@@ -16,6 +16,7 @@ Without --model the shipped model is used.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import sys
@@ -75,9 +76,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--json", type=Path, help="also write the summary (and every segment) to this JSON file"
     )
+    parser.add_argument(
+        "--zmq-address",
+        default=flowgraph_default("zmq_address"),
+        help="where the flowgraph publishes the classifications (ZMQ PUB, bound; "
+        "python -m gnuradio.eeamc.listen ADDRESS shows them)",
+    )
     args = parser.parse_args(argv)
     check_args(parser, args)
     return args
+
+
+def flowgraph_default(name: str) -> Any:
+    """The default of one of live_demo.grc's parameters, as grcc wrote it into the flowgraph."""
+    return inspect.signature(demo_stream.flowgraph_class()).parameters[name].default
 
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -459,6 +471,7 @@ def prepare(args: argparse.Namespace, workdir: Path) -> Setup:
         threshold=args.threshold,
         audio_file=str(audio_file),
         seed=args.seed,
+        zmq_address=args.zmq_address,
     )
     collector = demo_stream.make_collector()
     flowgraph.msg_connect((flowgraph.amc, "classification"), (collector, "in"))

@@ -27,6 +27,10 @@ from gnuradio import eng_notation
 from gnuradio import zeromq
 from gnuradio.filter import pfb
 import math
+try:
+    from gnuradio.eeamc.contract import RML22_SAMPLE_RATE
+except ImportError:  # grcc on a Python without gr-eeamc: the contract's definition (tested equal)
+    RML22_SAMPLE_RATE = 2 / 66.67e-6
 
 
 
@@ -52,7 +56,7 @@ class live_demo_flowgraph(gr.top_block):
         ##################################################
         self.snr_db = snr_db = 20
         self.rrc_taps = rrc_taps = firdes.root_raised_cosine(32, 32, 1.0, 0.35, 32 * 11 * 2)
-        self.rml22_rate = rml22_rate = 29998.5
+        self.rml22_rate = rml22_rate = RML22_SAMPLE_RATE
         self.power_alpha = power_alpha = 1 / 8192
         self.modulation = modulation = 0
         self.cfo = cfo = 0

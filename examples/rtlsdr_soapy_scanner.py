@@ -138,7 +138,7 @@ class rtlsdr_soapy_scanner(gr.top_block, Qt.QWidget):
             self.top_grid_layout.setRowStretch(r, 1)
         for c in range(0, 2):
             self.top_grid_layout.setColumnStretch(c, 1)
-        self.scanner_results = eeamc.qtgui_sink('Scanner: every signal in the band', stale_after=5, drop_after=60, update_hz=10)
+        self.scanner_results = eeamc.qtgui_sink('Scanner: every signal in the band', stale_after=5, drop_after=60, update_hz=10, model=model, samp_rate=samp_rate)
         self._scanner_results_win = self.scanner_results.qwidget()
         self.top_grid_layout.addWidget(self._scanner_results_win, 1, 0, 1, 1)
         for r in range(1, 2):
@@ -159,7 +159,7 @@ class rtlsdr_soapy_scanner(gr.top_block, Qt.QWidget):
         self.radio.set_frequency(0, freq)
         self.radio.set_frequency_correction(0, ppm)
         self.radio.set_gain(0, 'TUNER', gain)
-        self.channel_results = eeamc.qtgui_sink('Channel classifier: the channel picked below', stale_after=5, drop_after=60, update_hz=10)
+        self.channel_results = eeamc.qtgui_sink('Channel classifier: the channel picked below', stale_after=5, drop_after=60, update_hz=10, model=model, samp_rate=samp_rate)
         self._channel_results_win = self.channel_results.qwidget()
         self.top_grid_layout.addWidget(self._channel_results_win, 1, 1, 1, 1)
         for r in range(1, 2):
@@ -202,6 +202,8 @@ class rtlsdr_soapy_scanner(gr.top_block, Qt.QWidget):
         self.samp_rate = samp_rate
         self.radio.set_sample_rate(0, self.samp_rate)
         self.waterfall.set_frequency_range(self.freq, self.samp_rate)
+        self.scanner_results.set_timing(60, self.samp_rate)
+        self.channel_results.set_timing(60, self.samp_rate)
 
     def get_freq(self):
         return self.freq

@@ -139,7 +139,7 @@ class usrp_scanner(gr.top_block, Qt.QWidget):
             self.top_grid_layout.setRowStretch(r, 1)
         for c in range(0, 2):
             self.top_grid_layout.setColumnStretch(c, 1)
-        self.scanner_results = eeamc.qtgui_sink('Scanner: every signal in the band', stale_after=5, drop_after=60, update_hz=10)
+        self.scanner_results = eeamc.qtgui_sink('Scanner: every signal in the band', stale_after=5, drop_after=60, update_hz=10, model=model, samp_rate=samp_rate)
         self._scanner_results_win = self.scanner_results.qwidget()
         self.top_grid_layout.addWidget(self._scanner_results_win, 1, 0, 1, 1)
         for r in range(1, 2):
@@ -161,7 +161,7 @@ class usrp_scanner(gr.top_block, Qt.QWidget):
         self.radio.set_center_freq(freq, 0)
         self.radio.set_antenna(antenna, 0)
         self.radio.set_gain(gain, 0)
-        self.channel_results = eeamc.qtgui_sink('Channel classifier: the channel picked below', stale_after=5, drop_after=60, update_hz=10)
+        self.channel_results = eeamc.qtgui_sink('Channel classifier: the channel picked below', stale_after=5, drop_after=60, update_hz=10, model=model, samp_rate=samp_rate)
         self._channel_results_win = self.channel_results.qwidget()
         self.top_grid_layout.addWidget(self._channel_results_win, 1, 1, 1, 1)
         for r in range(1, 2):
@@ -204,6 +204,8 @@ class usrp_scanner(gr.top_block, Qt.QWidget):
         self.samp_rate = samp_rate
         self.radio.set_samp_rate(self.samp_rate)
         self.waterfall.set_frequency_range(self.freq, self.samp_rate)
+        self.scanner_results.set_timing(60, self.samp_rate)
+        self.channel_results.set_timing(60, self.samp_rate)
 
     def get_freq(self):
         return self.freq

@@ -36,6 +36,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from gnuradio import eeamc  # noqa: E402
 from gnuradio.eeamc.qtgui_sink import ChannelBoard, MessageError, format_cells, records_of  # noqa: E402
+from test_zmq import free_address  # noqa: E402 - the one way tests pick a free ZMQ port
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -247,12 +248,7 @@ def record_band(path: Path, samp_rate: float) -> list[float]:
     head = blocks.head(gr.sizeof_gr_complex, samples)
     tb = gr.top_block()
     tb.connect(band, head, blocks.file_sink(gr.sizeof_gr_complex, str(path)))
-    tb.start()
-    # The band's sources do not stop when head is done: wait for head, then stop the graph.
-    while head.nitems_written(0) < samples:
-        time.sleep(0.02)
-    tb.stop()
-    tb.wait()
+    tb.run()
     assert path.stat().st_size == samples * gr.sizeof_gr_complex
     return [signal.centre for signal in band.truth(0, int(samp_rate * 60))]
 
@@ -289,6 +285,9 @@ def swap_radio(name: str, replacement: dict[str, Any], out: Path) -> Path:
 
 
 def run_example(folder: Path, name: str, kwargs: dict[str, Any], offset: float) -> dict[str, Any]:
+    """Run the example headless (publishing on a free loopback port, not the example's fixed one, which
+    another run or a user's flowgraph may hold) and return its tables."""
+    kwargs = {"zmq_address": free_address(), **kwargs}
     result = subprocess.run(
         [
             sys.executable,

@@ -16,6 +16,7 @@ EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
 import demo_stream  # noqa: E402
+from test_zmq import free_address  # noqa: E402 - the one way tests pick a free ZMQ port
 
 eeamc = demo_stream.import_eeamc()
 
@@ -38,6 +39,23 @@ def test_the_selector_is_wired_in_the_class_order():
     for index, label in enumerate(demo_stream.SELECTOR_ORDER):
         short = label.lower().replace("-dsb", "")  # AM-DSB's chain ends in carrier_am
         assert feeding[index].endswith(short), (index, label, feeding[index])
+
+
+def test_rml22_rate_is_the_contracts_with_or_without_gr_eeamc(monkeypatch):
+    """live_demo.grc takes RML22's rate from gnuradio.eeamc.contract; where that cannot be imported (grcc
+    under a system Python without gr-eeamc) its fallback must be the same number."""
+    import yaml
+
+    graph = yaml.safe_load((EXAMPLES / "live_demo.grc").read_text())
+    imports = next(b for b in graph["blocks"] if b["id"] == "import")["parameters"]["imports"]
+    rate = next(b for b in graph["blocks"] if b["name"] == "rml22_rate")["parameters"]["value"]
+    with_eeamc: dict = {}
+    exec(imports, with_eeamc)  # noqa: S102 - the .grc's own import block, as GRC runs it
+    monkeypatch.setitem(sys.modules, "gnuradio.eeamc.contract", None)  # makes the import fail
+    without_eeamc: dict = {}
+    exec(imports, without_eeamc)  # noqa: S102
+    assert eval(rate, with_eeamc) == eeamc.contract.RML22_SAMPLE_RATE  # noqa: S307
+    assert eval(rate, without_eeamc) == eeamc.contract.RML22_SAMPLE_RATE  # noqa: S307
 
 
 @pytest.mark.skipif(shutil.which("grcc") is None, reason="grcc (gnuradio-companion) missing")
@@ -84,6 +102,7 @@ def test_help_lists_the_options(tmp_path):
         "--threshold",
         "--seed",
         "--rate",
+        "--zmq-address",
     ):
         assert option in result.stdout
 
@@ -111,7 +130,7 @@ def demo(tmp_path_factory):
     result = run_demo(
         "--model", str(model), "--seconds", str(SECONDS), "--switch-every", str(SWITCH_EVERY),
         "--snrs", str(SNR_DB), "--rate", str(RATE), "--device", "cpu", "--seed", "3",
-        "--bench-windows", "2000", "--json", str(summary_path),
+        "--bench-windows", "2000", "--json", str(summary_path), "--zmq-address", free_address(),
         cwd=folder,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
