@@ -11,6 +11,7 @@ import pmt
 import pytest
 from flowgraph_runs import messages, run
 from gnuradio import blocks, eeamc, gr
+from gnuradio.eeamc import reports
 
 from training.wideband import BAND_RATE, Placed, band
 
@@ -62,6 +63,7 @@ def test_messages_carry_the_channel_fields(busy_band):
     for key in ("label", "class", "exit", "entropy", "confidence", "offset", "probabilities", "window"):
         assert key in message
     assert {"channel", "freq_offset", "bandwidth", "snr_db"} <= set(message)
+    assert set(message) <= reports.MESSAGE_KEYS  # the one schema every consumer reads
     # a window of the model's rate spans 128 x 80 input samples (to the channeliser's 0.3 % of rate)
     assert message["window_samples"] == pytest.approx(128 * 80, rel=0.003)
     assert "freq" not in message  # no rx_freq tag upstream

@@ -37,13 +37,6 @@ from .info import exits as model_exits
 from .model_file import Model, load_model
 
 PORT = "classification"
-#: Keys of the classifier's, channel classifier's and scanner's messages (see their docstrings).
-KNOWN_KEYS = frozenset(
-    {
-        "label", "class", "exit", "entropy", "confidence", "unclassifiable", "offset", "probabilities",
-        "window", "rx_freq", "rx_time", "channel", "freq", "freq_offset", "bandwidth", "snr_db",
-    }
-)  # fmt: skip
 COLUMNS = ("channel", "frequency", "class", "confidence", "exit", "SNR", "windows", "last update")
 #: Row key of messages without a ``channel`` key (a plain classifier or one channel classifier).
 NO_CHANNEL = -1
@@ -899,7 +892,7 @@ class qtgui_sink(gr.basic_block):  # noqa: N801 (GNU Radio's block naming)
         except Exception as error:  # noqa: BLE001 - PMT conversions raise assorted errors on odd PMTs
             self._log_once(type(error).__name__, f"ignoring a message it cannot show: {error} (logged once)")
             return
-        unknown = sorted({key for record in records for key in record if key not in KNOWN_KEYS})
+        unknown = sorted({key for record in records for key in record if key not in reports.MESSAGE_KEYS})
         for key in unknown:
             self._log_once(f"key {key}", f"ignoring the unknown message key {key!r} (logged once)")
         for problem in self.history.add(records):

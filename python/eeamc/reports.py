@@ -5,8 +5,8 @@
 A message is a PMT dict: ``label`` (symbol), ``class`` (long), ``exit`` (long), ``entropy`` and
 ``confidence`` (double), ``unclassifiable`` (bool), ``offset`` (uint64, the window's first input sample),
 ``probabilities`` (f32vector in the model's class order) and ``window`` (uint64 running count), plus
-the extra keys a block adds (``channel``, ``freq_offset``, ``bandwidth``, ``snr_db``, ``freq``, and
-``rx_freq`` / ``rx_time`` copied from upstream tags).
+the extra keys a block adds (``channel``, ``freq_offset``, ``bandwidth``, ``snr_db``,
+``window_samples``, ``freq``, and ``rx_freq`` / ``rx_time`` from upstream tags): ``MESSAGE_KEYS``.
 
 ``to_json`` / ``records`` turn any such message (or a batch of them) into plain JSON types, the one
 conversion the listener, the JSON lines sink and the SigMF annotations use.
@@ -22,6 +22,14 @@ import numpy as np
 import pmt
 
 UNCLASSIFIABLE = -1
+#: Every key a classification message may carry (the classifier's, the channel classifier's, the scanner's).
+MESSAGE_KEYS = frozenset(
+    {
+        "label", "class", "exit", "entropy", "confidence", "unclassifiable", "offset", "probabilities",
+        "window", "rx_freq", "rx_time", "channel", "freq", "freq_offset", "bandwidth", "snr_db",
+        "window_samples",
+    }
+)  # fmt: skip
 #: Which windows a block reports: every one, those whose class differs from the previous window's, or
 #: every ``report_every``-th.
 REPORT_MODES = ("all", "change", "every_n")
