@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Live modulation classification with no radio: gr-eeamc's main demo.
 
 Runs the flowgraph of live_demo.grc headless: ten modulations made by GNU Radio blocks (BPSK, QPSK, 8PSK,

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The radio examples and the table they show results in (``eeamc.qtgui_sink``).
 
 examples/rtlsdr_scanner.grc (gr-osmosdr), rtlsdr_soapy_scanner.grc (SoapySDR) and usrp_scanner.grc (gr-uhd)

@@ -1,3 +1,5 @@
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The live demo: its flowgraph compiles and is committed up to date, it runs headless and prints what it
 promises, and with the shipped model it classifies clean high-SNR segments correctly most of the time."""
 
