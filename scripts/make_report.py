@@ -10,6 +10,9 @@ OUT/figures/*.png: learning curves, the paper's figures 4 (T = cal, 0.35, 0.6, 0
 those files; the paper's and the authors' numbers are quoted with their source. Networks without a model
 or without results are listed as missing, not guessed.
 
+The page's prose is in scripts/report_template.md (string.Template blocks); this file computes the values
+and the tables that fill it.
+
 The shipped network is chosen by training.selection (its rule: --margin, --speed-tolerance) from the
 results at the calibrated thresholds; --ship-to copies its model file there.
 """
@@ -20,22 +23,21 @@ import argparse
 import datetime as dt
 import json
 import math
+import re
 import statistics
+import string
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # `training` from this checkout when run as scripts/make_report.py
+from gnuradio.eeamc.files import write_text_atomic
+from gnuradio.eeamc.model_file import Model, load_model, save_model
+from matplotlib.ticker import MaxNLocator  # ticker does not choose a backend
 
-from gnuradio.eeamc.files import write_text_atomic  # noqa: E402
-from gnuradio.eeamc.model_file import Model, load_model, save_model  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402  (ticker does not choose a backend)
-
-from training import plots  # noqa: E402  (needs the path above)
-from training.selection import Choice, choose_network  # noqa: E402
+from training import plots  # the checkout is on the venv's path (scripts/setup.sh, link_training)
+from training.selection import Choice, choose_network
 
 plt = plots.plt  # matplotlib with the Agg backend plots.py selected
 
@@ -253,6 +255,25 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+#: The page's prose, one string.Template per block (see the file's opening comment).
+TEMPLATE_PATH = Path(__file__).with_name("report_template.md")
+BLOCK_MARKER = re.compile(r"^<!-- template: (\w+) -->$", re.MULTILINE)
+
+
+def read_templates(path: Path = TEMPLATE_PATH) -> dict[str, string.Template]:
+    """The blocks of ``path`` by name; the text before the first marker (the file's comment) is none."""
+    pieces = BLOCK_MARKER.split(path.read_text())[1:]
+    return {name: string.Template(text.strip("\n")) for name, text in zip(pieces[::2], pieces[1::2])}
+
+
+TEMPLATES = read_templates()
+
+
+def fill(name: str, **values: object) -> str:
+    """The template block ``name`` with ``values`` (a KeyError names a value the block needs and lacks)."""
+    return TEMPLATES[name].substitute(values)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Figures (drawn by training.plots; only the learning curves are drawn here, plots.py has none).
 
@@ -433,60 +454,39 @@ def test_summary(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def status_section(networks: Mapping[str, Network], quick: bool) -> str:
-    lines = []
-    if quick:
-        lines.append(
-            "> **Quick run** (`--quick`): a small dataset and 2 epochs, to check the pipeline; "
-            "these numbers say nothing about the method."
-        )
+    lines = [fill("status_quick")] if quick else []
     missing = [n.label for n in networks.values() if not n.has_model]
     unevaluated = [n.label for n in networks.values() if n.has_model and not n.runs]
-    if missing:
-        lines.append(f"> **Missing** (no model file yet): {', '.join(missing)}.")
-    if unevaluated:
-        lines.append(f"> **Not evaluated yet**: {', '.join(unevaluated)}.")
     partial = [
-        f"{n.label} (has {', '.join(sorted(n.runs))})"
+        fill("status_partial_network", network=n.label, keys=", ".join(sorted(n.runs)))
         for n in networks.values()
         if n.arch != "baseline" and n.runs and len(n.runs) < len(THRESHOLD_KEYS)
     ]
-    if partial:
-        lines.append(f"> **Evaluated at some thresholds only**: {'; '.join(partial)}.")
     stale = [path for n in networks.values() for path in n.stale]
-    if stale:
-        lines.append(f"> **Of an earlier model file** (rerun the evaluation): {', '.join(stale)}.")
+    lines += [fill("status_missing", networks=", ".join(missing))] if missing else []
+    lines += [fill("status_unevaluated", networks=", ".join(unevaluated))] if unevaluated else []
+    lines += [fill("status_partial", networks="; ".join(partial))] if partial else []
+    lines += [fill("status_stale", paths=", ".join(stale))] if stale else []
     return "\n>\n".join(lines)
 
 
 def how_section(networks: Mapping[str, Network], command: str, data: str, evals: Path) -> str:
     run = any_run(networks)
-    parts = [
-        "## How it was made",
-        "",
-        f"One command: `{command}` (see its `--help`). It runs, skipping what is already done:",
-        "",
-        f"1. `python -m training generate --out {data}` (the dataset);",
-        "2. `python -m training train --data ... --arch A --out ... --checkpoint ... --log ...` for each "
-        "network (recipe below; the thresholds are calibrated on the validation split at the end);",
-        f"3. `python -m training evaluate --model ... --data {data} --split test --out {evals}/A/T<t>` "
-        "at the calibrated thresholds (`Tcal`) and at `--threshold` 0.35, 0.6 and 0.05 (the baseline once);",
-        "4. `scripts/make_report.py` (this page and its figures).",
-        "",
-    ]
     if run is None:
-        return "\n".join(parts + ["No evaluation results yet."])
-    parts += [machine_text(run), "", dataset_text(run), "", recipe_text(networks), "", dates_text(networks)]
-    return "\n".join(parts)
+        details = fill("how_no_results")
+    else:
+        details = "\n\n".join(
+            [machine_text(run), dataset_text(run), recipe_text(networks), dates_text(networks)]
+        )
+    return fill("how", command=command, data=data, evals=evals, details=details)
+
+
+MACHINE_KEYS = ("cpu", "cpu_count", "device", "threads", "platform", "python", "torch", "numpy")
 
 
 def machine_text(run: Mapping[str, Any]) -> str:
     machine = run.get("machine", {})
-    return (
-        f"**Machine** (of the evaluation): {machine.get('cpu', '?')}, {machine.get('cpu_count', '?')} cores "
-        f"({machine.get('device', '?')}, {machine.get('threads', '?')} torch thread(s) in the timings), "
-        f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}, torch "
-        f"{machine.get('torch', '?')}, numpy {machine.get('numpy', '?')}."
-    )
+    return fill("machine", **{key: machine.get(key, "?") for key in MACHINE_KEYS})
 
 
 DATASET_ATTRS = (
@@ -512,73 +512,66 @@ def dataset_text(run: Mapping[str, Any]) -> str:
     dataset = run["dataset"]
     attrs = dataset.get("attrs", {})
     rows = [[key, f"`{attrs[key]}`"] for key in DATASET_ATTRS if key in attrs]
-    return "\n".join(
-        [
-            f"**Dataset**: `{dataset['path']}`, {len(dataset['classes'])} classes, "
-            f"SNRs {min(dataset['snrs'])} to {max(dataset['snrs'])} dB; the evaluations use its "
-            f"{run['split']} split ({dataset['windows']} windows, the paper's stratified 80/10/10 split, "
-            f"seed {run['seed']}). Its recorded attributes:",
-            "",
-            table(["attribute", "value"], rows),
-        ]
+    return fill(
+        "dataset",
+        path=dataset["path"],
+        classes=len(dataset["classes"]),
+        snr_min=min(dataset["snrs"]),
+        snr_max=max(dataset["snrs"]),
+        split=run["split"],
+        windows=dataset["windows"],
+        seed=run["seed"],
+        table=table(["attribute", "value"], rows),
     )
 
 
-def recipe_text(networks: Mapping[str, Network]) -> str:
-    rows = []
-    epoch_seconds = []
-    for network in networks.values():
-        run = next(iter(network.runs.values()), None)
-        prov = provenance(run)
-        config = prov.get("config", {})
-        arguments = prov.get("arguments", {})
-        epoch_seconds += [record["seconds"] for record in network.history]
-        if not prov:
-            rows.append([network.label] + ["–"] * 8)
-            continue
-        rows.append(
-            [
-                network.label,
-                f"{prov.get('epochs_run', '?')} of {config.get('epochs', '?')}",
-                str(prov.get("best_epoch", "?")),
-                f"{config.get('lr', '?')}, {config.get('lr_schedule', '?')}",
-                f"{config.get('batch_size', '?')}, wd {config.get('weight_decay', '?')}",
-                str(config.get("scheme", "?")),
-                f"{prov.get('threads', arguments.get('threads', '?'))}",
-                duration(prov.get("train_seconds")),
-                thresholds_text(run and {"thresholds": run["model"]["stored_thresholds"]}),
-            ]
-        )
-    text = [
-        "**Training** (read from each model file's provenance):",
-        "",
-        table(
-            [
-                "network",
-                "epochs",
-                "best epoch",
-                "Adam lr, schedule",
-                "batch, weight decay",
-                "scheme",
-                "threads",
-                "training time",
-                "calibrated T",
-            ],
-            rows,
-        ),
-        "",
-        "The authors train 50 epochs with Adam at lr 1e-4 and no schedule (early stop after 8 epochs without "
-        "improvement). ",
+RECIPE_HEADER = (
+    "network",
+    "epochs",
+    "best epoch",
+    "Adam lr, schedule",
+    "batch, weight decay",
+    "scheme",
+    "threads",
+    "training time",
+    "calibrated T",
+)
+
+
+def recipe_row(network: Network) -> list[str]:
+    """One network's training recipe, read from its model file's provenance (as its results record it)."""
+    run = next(iter(network.runs.values()), None)
+    prov = provenance(run)
+    if not prov:
+        return [network.label] + ["–"] * (len(RECIPE_HEADER) - 1)
+    config = prov.get("config", {})
+    arguments = prov.get("arguments", {})
+    return [
+        network.label,
+        f"{prov.get('epochs_run', '?')} of {config.get('epochs', '?')}",
+        str(prov.get("best_epoch", "?")),
+        f"{config.get('lr', '?')}, {config.get('lr_schedule', '?')}",
+        f"{config.get('batch_size', '?')}, wd {config.get('weight_decay', '?')}",
+        str(config.get("scheme", "?")),
+        f"{prov.get('threads', arguments.get('threads', '?'))}",
+        duration(prov.get("train_seconds")),
+        thresholds_text(run and {"thresholds": run["model"]["stored_thresholds"]}),
     ]
+
+
+def recipe_text(networks: Mapping[str, Network]) -> str:
+    rows = [recipe_row(network) for network in networks.values()]
+    epoch_seconds = [record["seconds"] for network in networks.values() for record in network.history]
+    ours = recipe_reason(networks)
     if epoch_seconds:
         median = statistics.median(epoch_seconds)
-        text[-1] += (
-            f"Our epochs took {median:.0f} s (median over {len(epoch_seconds)} epochs), so their schedule "
-            f"would take about {duration(50 * median)} per network on this machine; "
+        epochs = fill(
+            "recipe_epochs", median=f"{median:.0f}", count=len(epoch_seconds), duration=duration(50 * median)
         )
-    reason = recipe_reason(networks)
-    text[-1] += reason if epoch_seconds else reason[:1].upper() + reason[1:]
-    return "\n".join(text)
+        ours = f"{epochs} {ours}"
+    else:
+        ours = ours[:1].upper() + ours[1:]
+    return fill("recipe", table=table(RECIPE_HEADER, rows), ours=ours)
 
 
 def recipe_reason(networks: Mapping[str, Network]) -> str:
@@ -586,11 +579,10 @@ def recipe_reason(networks: Mapping[str, Network]) -> str:
     config = next((provenance(r).get("config") for n in networks.values() for r in n.runs.values()), None)
     if not config:
         return ""
-    lr, schedule, epochs = config.get("lr"), config.get("lr_schedule"), config.get("epochs")
-    faster = f" ({lr / AUTHORS_LR:g} times the authors' rate)" if isinstance(lr, (int, float)) else ""
-    return (
-        f"we train at most {epochs} epochs with the {schedule} schedule peaking at lr {lr}{faster}; the "
-        "learning curves below show whether each network had stopped improving."
+    lr = config.get("lr")
+    faster = " " + fill("recipe_faster", ratio=f"{lr / AUTHORS_LR:g}") if isinstance(lr, (int, float)) else ""
+    return fill(
+        "recipe_ours", epochs=config.get("epochs"), schedule=config.get("lr_schedule"), lr=lr, faster=faster
     )
 
 
@@ -606,12 +598,12 @@ def dates_text(networks: Mapping[str, Network]) -> str:
     run = any_run(networks)
     trained = sorted(provenance(r).get("date", "") for n in networks.values() for r in n.runs.values())
     evaluated = sorted(r.get("date", "") for n in networks.values() for r in n.runs.values())
-    trained = [d for d in trained if d]
-    evaluated = [d for d in evaluated if d]
-    made = run["dataset"].get("attrs", {}).get("date", "?")
-    return (
-        f"**Dates** (UTC): dataset {made}; models trained {span(trained)}; evaluated {span(evaluated)}; "
-        f"this page written {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}."
+    return fill(
+        "dates",
+        dataset=run["dataset"].get("attrs", {}).get("date", "?"),
+        trained=span([d for d in trained if d]),
+        evaluated=span([d for d in evaluated if d]),
+        now=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
 
 
@@ -621,8 +613,16 @@ def span(dates: Sequence[str]) -> str:
     return dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
 
 
+LEARNING_HEADER = (
+    "network",
+    "epochs logged",
+    "best epoch (validation loss)",
+    "last epoch's validation loss",
+    "validation accuracy per exit at the best epoch",
+)
+
+
 def learning_section(networks: Mapping[str, Network], figures: Mapping[str, Path], out: Path) -> str:
-    parts = ["## Learning curves", ""]
     rows = []
     for network in networks.values():
         if not network.history:
@@ -639,22 +639,9 @@ def learning_section(networks: Mapping[str, Network], figures: Mapping[str, Path
             ]
         )
     if not rows:
-        return "\n".join(parts + ["No training logs yet."])
-    parts += [
-        table(
-            [
-                "network",
-                "epochs logged",
-                "best epoch (validation loss)",
-                "last epoch's validation loss",
-                "validation accuracy per exit at the best epoch",
-            ],
-            rows,
-        ),
-        "",
-    ]
-    parts += [image(figures[f"learning_{a}"], out) for a in ARCHS if f"learning_{a}" in figures]
-    return "\n".join(parts)
+        return fill("learning", body=fill("learning_none"))
+    images = [image(figures[f"learning_{a}"], out) for a in ARCHS if f"learning_{a}" in figures]
+    return fill("learning", body="\n".join([table(LEARNING_HEADER, rows), "", *images]))
 
 
 def image(path: Path, out: Path) -> str:
@@ -828,57 +815,35 @@ def share_at(run: Mapping[str, Any], snr: int) -> float | None:
 
 def comparison_section(networks: Mapping[str, Network]) -> str:
     header = ["quantity", "thresholds", *(LABELS[a] for a in ARCHS), "bracketed numbers from"]
-    return "\n".join(
-        [
-            "## Ours beside the paper and the authors'",
-            "",
-            "Our numbers are on the test split of our dataset; in brackets the authors' where they published "
-            "one (the source column says where from; their T = 0.05 numbers are on the validation split of "
-            "the published RML22). The baseline has no early exit: its numbers are the same at every "
-            "threshold. Speed-up: time per window with the early exits off (the same backbone, i.e. the "
-            "baseline network's computation) divided by the time with them on, both measured in the same "
-            "run through the early-exit engine (BatchNorm folded into the convolutions, as the block runs "
-            "it); 'batched' in batches of the evaluation's `--timing-batch` (256 windows by default, the "
-            "block's default max_batch), 'batch 1' one window per call (the authors' loop). "
-            f"The authors' timing: {AUTHORS['timing_text']}.",
-            "",
-            table(header, without_repeated_sources([row.render(networks) for row in comparison_rows()])),
-            "",
-            speedup_section(networks),
-            "",
-            baseline_accuracy_section(networks),
-        ]
+    return fill(
+        "comparison",
+        authors_timing=AUTHORS["timing_text"],
+        table=table(header, without_repeated_sources([row.render(networks) for row in comparison_rows()])),
+        speedup=speedup_section(networks),
+        baseline_accuracy=baseline_accuracy_section(networks),
     )
 
 
+def speedup_cell(run: Mapping[str, Any] | None, snr: int) -> str:
+    if run is None:
+        return "missing"
+    return f"{times(snr_timing(run, snr, 'batched'))} / {times(snr_timing(run, snr, 'batch1'))}"
+
+
 def speedup_section(networks: Mapping[str, Network]) -> str:
-    parts = ["### Measured speed-up per SNR (batched / batch 1)", ""]
+    header = ["SNR", *(LABELS[a] for a in EARLY_EXIT_ARCHS)]
+    parts = [fill("speedup")]
     for key in ("cal", PAPER_T):
-        rows = []
-        for snr in SPEEDUP_SNRS:
-            cells = []
-            for arch in EARLY_EXIT_ARCHS:
-                run = networks[arch].at(key)
-                cells.append(
-                    "missing"
-                    if run is None
-                    else f"{times(snr_timing(run, snr, 'batched'))} / {times(snr_timing(run, snr, 'batch1'))}"
-                )
-            rows.append([f"{snr} dB", *cells])
-        parts += [
-            f"{threshold_title(key)}:",
-            "",
-            table(["SNR", *(LABELS[a] for a in EARLY_EXIT_ARCHS)], rows),
-        ]
-        parts.append("")
+        runs = [networks[arch].at(key) for arch in EARLY_EXIT_ARCHS]
+        rows = [[f"{snr} dB", *(speedup_cell(run, snr) for run in runs)] for snr in SPEEDUP_SNRS]
+        parts.append(fill("speedup_table", thresholds=threshold_title(key), table=table(header, rows)))
     baseline = networks["baseline"].at("cal")
-    if baseline is not None and "timing" in baseline:
-        parts.append(
-            "The baseline network's own time per window (its run): "
-            f"{timing(baseline, 'batched', 'early_exits_us_per_window'):.1f} µs batched, "
-            f"{timing(baseline, 'batch1', 'early_exits_us_per_window'):.1f} µs at batch 1."
-        )
-    return "\n".join(parts)
+    if baseline is None or "timing" not in baseline:
+        return "\n\n".join(parts) + "\n"
+    own = {
+        mode: f"{timing(baseline, mode, 'early_exits_us_per_window'):.1f}" for mode in ("batched", "batch1")
+    }
+    return "\n\n".join([*parts, fill("speedup_baseline", **own)])
 
 
 def baseline_accuracy_section(networks: Mapping[str, Network]) -> str:
@@ -890,50 +855,56 @@ def baseline_accuracy_section(networks: Mapping[str, Network]) -> str:
         snrs = [s for s in range(snr, 21, 2)] if snr == 10 else [snr]
         ours = ", ".join(pct(per_snr(run, s, lambda e: e["accuracy"]), 1) for s in snrs)
         rows.append([f"{snr} dB" if snr != 10 else "10 to 20 dB", ours, text])
-    return "\n".join(
-        [
-            "### The baseline's accuracy per SNR",
-            "",
-            table(["SNR", "ours", f"authors' ({AUTHORS_PLOT})"], rows),
-        ]
-    )
+    return fill("baseline_accuracy", table=table(["SNR", "ours", f"authors' ({AUTHORS_PLOT})"], rows))
 
 
 def choice_section(
     choice: Choice, rows: list[list[str]], shipped: Path | None, margin_pp: float, tolerance: float
 ) -> str:
-    parts = [
-        "## The shipped network",
-        "",
-        f"Rule: among the early-exit networks within {margin_pp:g} pp of the baseline network's test "
-        "accuracy at their calibrated thresholds, overall and at ≥ 10 dB (where a radio engineer looks), "
-        f"those whose measured batched speed-up is within {tolerance:g} of the largest (closer speed-ups are "
-        "one speed: the same network at two thresholds that exit nearly the same windows measured up to "
-        "0.05 apart); of these, the most accurate. If none is within the margin, the most accurate.",
-        "",
+    header = [
+        "network",
+        "calibrated T",
+        "accuracy",
+        "against the baseline",
+        "at ≥ 10 dB against the baseline",
+        f"both within {margin_pp:g} pp",
+        "speed-up batched",
+        "speed-up batch 1",
+        "MACs per window",
     ]
-    if rows:
-        parts += [
-            table(
-                [
-                    "network",
-                    "calibrated T",
-                    "accuracy",
-                    "against the baseline",
-                    "at ≥ 10 dB against the baseline",
-                    f"both within {margin_pp:g} pp",
-                    "speed-up batched",
-                    "speed-up batch 1",
-                    "MACs per window",
-                ],
-                rows,
-            ),
-            "",
-        ]
-    parts.append(f"**Chosen: {choice.reason(LABELS)}.**")
+    chosen = fill("choice_chosen", reason=choice.reason(LABELS))
     if shipped is not None and choice.arch is not None:
-        parts.append(f"Its model file is copied to `{shipped}` (the block's default model).")
-    return "\n".join(parts)
+        chosen += "\n" + fill("choice_copied", path=shipped)
+    rule = fill("choice", margin=f"{margin_pp:g}", tolerance=f"{tolerance:g}")
+    return "\n\n".join([rule, table(header, rows), chosen] if rows else [rule, chosen])
+
+
+BEYOND_HEADER = (
+    "network",
+    "early exits after",
+    "calibrated T",
+    "accuracy",
+    "at ≥ 10 dB",
+    "share per exit (early … final)",
+    "accuracy of the early exits",
+    "MACs per window",
+    "speed-up batched / batch 1",
+)
+
+
+def beyond_row(arch: str, run: Mapping[str, Any]) -> list[str]:
+    early = bool(run["model"]["exits"])
+    return [
+        LABELS[arch],
+        ", ".join(run["model"]["exits"]) or "none",
+        thresholds_text(run),
+        pct(run["accuracy"]),
+        pct(run["accuracy_high_snr"]),
+        " / ".join(pct(share, 1) for share in run["exit_share"]),
+        pct(run["early_exits_accuracy"]) if early else "n/a",
+        mega(run["macs_per_window"]),
+        f"{times(timing(run, 'batched'))} / {times(timing(run, 'batch1'))}" if early else "n/a",
+    ]
 
 
 def beyond_section(networks: Mapping[str, Network], figures: Mapping[str, Path], out: Path) -> str:
@@ -942,90 +913,60 @@ def beyond_section(networks: Mapping[str, Network], figures: Mapping[str, Path],
     runs = {a: networks[a].at("cal") for a in BEYOND_ARCHS if networks[a].at("cal") is not None}
     if not any(a in runs for a in EXTRA_ARCHS):
         return ""
-    rows = [
-        [
-            LABELS[arch],
-            ", ".join(run["model"]["exits"]) or "none",
-            thresholds_text(run),
-            pct(run["accuracy"]),
-            pct(run["accuracy_high_snr"]),
-            " / ".join(pct(share, 1) for share in run["exit_share"]),
-            pct(run["early_exits_accuracy"]) if run["model"]["exits"] else "n/a",
-            mega(run["macs_per_window"]),
-            f"{times(timing(run, 'batched'))} / {times(timing(run, 'batch1'))}"
-            if run["model"]["exits"]
-            else "n/a",
-        ]
-        for arch, run in runs.items()
-    ]
-    header = [
-        "network",
-        "early exits after",
-        "calibrated T",
-        "accuracy",
-        "at ≥ 10 dB",
-        "share per exit (early … final)",
-        "accuracy of the early exits",
-        "MACs per window",
-        "speed-up batched / batch 1",
-    ]
-    parts = [
-        "## Beyond the paper: joint training and two early exits",
-        "",
-        "V1 as the paper trains it (Algorithm 1: each exit's loss trains only its own segment) beside V1 "
-        "trained with the joint scheme (the mean of both exits' losses back-propagated through the whole "
-        "network), and a cascade with two early exits, at V1's and V3's branch points (Algorithm 1, each "
-        "exit's loss training the layers since the previous exit). All at their calibrated thresholds, on "
-        "the test split, same recipe and seed; the thresholds are calibrated on the validation split with "
-        "the same 0.5 pp budget.",
-        "",
-        table(header, rows),
-        "",
-        *(f"- {statement}" for statement in beyond_statements(runs)),
-        "",
-    ]
-    if "beyond" in figures:
-        parts.append(image(figures["beyond"], out))
-    return "\n".join(parts)
+    rows = [beyond_row(arch, run) for arch, run in runs.items()]
+    figure = [image(figures["beyond"], out)] if "beyond" in figures else []
+    statements = [f"- {statement}" for statement in beyond_statements(runs)]
+    return "\n".join([fill("beyond", table=table(BEYOND_HEADER, rows)), "", *statements, "", *figure])
 
 
 def beyond_statements(runs: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """What the variants change against V1 (paper scheme), in numbers."""
     statements = []
     v1 = runs.get("v1")
-    for arch, what in (("v1_joint", "Joint training"), ("v1_v3", "A second early exit (after conv 5)")):
+    for arch, change in (("v1_joint", "Joint training"), ("v1_v3", "A second early exit (after conv 5)")):
         run = runs.get(arch)
         if v1 is None or run is None:
             continue
         statements.append(
-            f"{what}: accuracy {pp(run['accuracy'] - v1['accuracy'])}, early-exit share "
-            f"{pct(run['early_exit_share'], 1)} against V1's {pct(v1['early_exit_share'], 1)}, MACs per "
-            f"window {mega(run['macs_per_window'])} against {mega(v1['macs_per_window'])}, batched speed-up "
-            f"{times(timing(run, 'batched'))} against {times(timing(v1, 'batched'))}."
+            fill(
+                "beyond_statement",
+                change=change,
+                accuracy=pp(run["accuracy"] - v1["accuracy"]),
+                share=pct(run["early_exit_share"], 1),
+                v1_share=pct(v1["early_exit_share"], 1),
+                macs=mega(run["macs_per_window"]),
+                v1_macs=mega(v1["macs_per_window"]),
+                speedup=times(timing(run, "batched")),
+                v1_speedup=times(timing(v1, "batched")),
+            )
         )
     return statements
 
 
-def figures_section(figures: Mapping[str, Path], out: Path) -> str:
-    parts = ["## Figures", ""]
-    captions = [
+def figure_captions() -> list[tuple[str, str]]:
+    """The figures of the Figures section in their order, with their captions."""
+    return [
         *[
-            (
-                f"fig4_{key}",
-                f"Figure 4 at {threshold_title(key)}: accuracy, share of early exits and time per SNR",
-            )
+            (f"fig4_{key}", fill("caption_fig4", thresholds=threshold_title(key)))
             for key in (PAPER_T, "0.6", "0.05", "cal")
         ],
-        ("fig5", f"Figure 5: accuracy of the early exits of V1 and V2, T = {PAPER_T}"),
-        ("fig6", "Figure 6: time and accuracy per SNR at T = 0.6 and T = 0.05"),
-        ("beyond", "Beyond the paper: V1, V1 trained jointly and V1+V3 at their calibrated thresholds"),
-        *[(f"speedup_{key}", f"Measured speed-up per SNR, {threshold_title(key)}") for key in THRESHOLD_KEYS],
+        ("fig5", fill("caption_fig5", threshold=PAPER_T)),
+        ("fig6", fill("caption_fig6")),
+        ("beyond", fill("caption_beyond")),
+        *[
+            (f"speedup_{key}", fill("caption_speedup", thresholds=threshold_title(key)))
+            for key in THRESHOLD_KEYS
+        ],
     ]
-    for name, caption in captions:
+
+
+def figures_section(figures: Mapping[str, Path], out: Path) -> str:
+    parts = [fill("figures"), ""]
+    for name, caption in figure_captions():
         if name in figures:
-            parts += [f"**{caption}**", "", image(figures[name], out)]
+            parts += [fill("figure_caption", caption=caption), "", image(figures[name], out)]
     if len(parts) == 2:
-        parts.append("No figures yet (no evaluation results).")
+        parts.append(fill("figures_none"))
     return "\n".join(parts)
 
 
@@ -1042,19 +983,13 @@ def differences_section(networks: Mapping[str, Network], choice: Choice, discuss
         *claim_statements(networks),
         choice_statement(choice),
     ]
-    statements = [s for s in statements if s]
-    return "\n".join(
-        [
-            "## Where ours differ and why",
-            "",
-            "Generated from the numbers above:",
-            "",
-            *(f"- {s}" for s in statements),
-            "",
-            discussion.read_text().strip()
-            if discussion.is_file()
-            else f"<!-- interpretation: write {discussion} -->",
-        ]
+    return fill(
+        "differences",
+        # one bullet a line, each ending its line (no statements: no line)
+        statements="".join(f"- {s}\n" for s in statements if s),
+        discussion=discussion.read_text().strip()
+        if discussion.is_file()
+        else fill("discussion_missing", path=discussion),
     )
 
 
@@ -1063,22 +998,18 @@ def dataset_statements(networks: Mapping[str, Network]) -> list[str]:
     if run is None:
         return []
     attrs = run["dataset"].get("attrs", {})
-    setup = (
-        "Our data are a reproduction, not the published RML22 file: generated by "
-        f"`{attrs.get('generator', '?')}` with GNU Radio {attrs.get('gnuradio_version', '?')}, SNR "
-        f"{attrs.get('snr_definition', '?')}, analog source {attrs.get('audio_origin', '?')}. Our numbers "
-        "are on the test split, the authors' on their validation split."
+    setup = fill(
+        "statement_dataset",
+        generator=attrs.get("generator", "?"),
+        gnuradio=attrs.get("gnuradio_version", "?"),
+        snr_definition=attrs.get("snr_definition", "?"),
+        audio_origin=attrs.get("audio_origin", "?"),
     )
     if attrs.get("snr_definition", "").startswith("true"):
-        setup += (
-            " RML22 adds the noise to the signal as the modulators made it (a nominal SNR), so the same "
-            "label may mean a different true SNR in the two datasets."
-        )
+        setup += " " + fill("statement_nominal_snr")
     machine = run.get("machine", {})
-    timing_note = (
-        f"Our timings are on {machine.get('cpu', '?')} ({machine.get('device', '?')}, "
-        f"{machine.get('threads', '?')} thread(s)) through our batched engine; the authors' on an i9-12900K "
-        "with an RTX 3080 Ti in a per-window Python loop with scipy's entropy."
+    timing_note = fill(
+        "statement_timing", **{key: machine.get(key, "?") for key in ("cpu", "device", "threads")}
     )
     return [setup, timing_note]
 
@@ -1088,31 +1019,47 @@ def authors_statements(networks: Mapping[str, Network]) -> list[str]:
     baseline = networks["baseline"].at("cal")
     if baseline is not None:
         statements.append(
-            f"The baseline's overall accuracy is {pct(baseline['accuracy'])}, "
-            f"{pp(baseline['accuracy'] - AUTHORS['baseline_accuracy'])} from the authors' about 62.9 %; at "
-            f"≥ 10 dB {pct(baseline['accuracy_high_snr'])} against their 88-90 %."
+            fill(
+                "statement_baseline",
+                accuracy=pct(baseline["accuracy"]),
+                difference=pp(baseline["accuracy"] - AUTHORS["baseline_accuracy"]),
+                high=pct(baseline["accuracy_high_snr"]),
+            )
         )
     for arch, (share, accuracy, overall) in AUTHORS["t005"].items():
         run = networks[arch].at("0.05")
         if run is None:
             continue
         statements.append(
-            f"{LABELS[arch]} at T = 0.05: {pct(run['early_exit_share'])} of the windows leave early "
-            f"({pp(run['early_exit_share'] - share)} against the authors'), their accuracy "
-            f"{pct(run['early_exits_accuracy'])} ({pp_or_dash(run['early_exits_accuracy'], accuracy)}), "
-            f"overall {pct(run['accuracy'])} ({pp(run['accuracy'] - overall)})."
-        )
-    for snr in SHARE_SNRS:
-        parts = []
-        for arch in AUTHORS["t03_share"][snr]:
-            ours = sweep_share(networks[arch].at(PAPER_T), SWEEP_T, snr)
-            if ours is not None:
-                parts.append(f"{LABELS[arch]} {pct(ours, 0)} ({pp(ours - AUTHORS['t03_share'][snr][arch])})")
-        if parts:
-            statements.append(
-                f"Early-exit share at T = 0.3 and {snr} dB, against the authors': {', '.join(parts)}."
+            fill(
+                "statement_t005",
+                network=LABELS[arch],
+                share=pct(run["early_exit_share"]),
+                share_difference=pp(run["early_exit_share"] - share),
+                accuracy=pct(run["early_exits_accuracy"]),
+                accuracy_difference=pp_or_dash(run["early_exits_accuracy"], accuracy),
+                overall=pct(run["accuracy"]),
+                overall_difference=pp(run["accuracy"] - overall),
             )
-    return statements
+        )
+    return statements + [s for s in map(lambda snr: share_statement(networks, snr), SHARE_SNRS) if s]
+
+
+def share_statement(networks: Mapping[str, Network], snr: int) -> str:
+    """Our early-exit shares at T = 0.3 and ``snr`` against the authors' (empty without any of ours)."""
+    parts = []
+    for arch, theirs in AUTHORS["t03_share"][snr].items():
+        ours = sweep_share(networks[arch].at(PAPER_T), SWEEP_T, snr)
+        if ours is not None:
+            parts.append(
+                fill(
+                    "statement_share_network",
+                    network=LABELS[arch],
+                    share=pct(ours, 0),
+                    difference=pp(ours - theirs),
+                )
+            )
+    return fill("statement_share", snr=snr, shares=", ".join(parts)) if parts else ""
 
 
 def pp_or_dash(value: float | None, reference: float) -> str:
@@ -1124,71 +1071,77 @@ def claim_statements(networks: Mapping[str, Network]) -> list[str]:
     runs = {a: networks[a].at(PAPER_T) for a in EARLY_EXIT_ARCHS if networks[a].at(PAPER_T) is not None}
     if not runs:
         return []
-    statements = []
-    rising = []
-    for arch, run in runs.items():
-        low, high = share_at(run, -10), share_at(run, 20)
-        zero = share_at(run, 0)
-        rising.append(f"{LABELS[arch]} {pct(low, 0)} → {pct(zero, 0)} → {pct(high, 0)}")
-    statements.append(
-        f"Paper: higher SNR, more early exits. Ours at T = {PAPER_T}, share at -10 → 0 → 20 dB: "
-        f"{'; '.join(rising)}."
-    )
+    rising = [
+        fill(
+            "statement_rising_network",
+            network=LABELS[arch],
+            low=pct(share_at(run, -10), 0),
+            zero=pct(share_at(run, 0), 0),
+            high=pct(share_at(run, 20), 0),
+        )
+        for arch, run in runs.items()
+    ]
+    statements = [fill("statement_rising", threshold=PAPER_T, shares="; ".join(rising))]
     if "v0" in runs and len(runs) > 1:
         lowest = min(runs, key=lambda a: runs[a]["early_exit_share"])
         statements.append(
-            f"Paper: V0 (too shallow) rarely exits. Ours: V0's early-exit share is "
-            f"{pct(runs['v0']['early_exit_share'])}; the lowest of the networks is {LABELS[lowest]}'s."
+            fill("statement_v0", share=pct(runs["v0"]["early_exit_share"]), lowest=LABELS[lowest])
         )
     if "v1" in runs and "v2" in runs:
-        v1, v2 = runs["v1"]["early_exits_accuracy"], runs["v2"]["early_exits_accuracy"]
-        if v1 is not None and v2 is not None:
-            statements.append(
-                "Paper: V2 exits often but its early exits are less accurate than V1's. Ours: V2's early "
-                f"exits are {abs(100 * (v1 - v2)):.2f} pp {'less' if v2 < v1 else 'more'} accurate than V1's "
-                f"({pct(v2)} against {pct(v1)}), at an early-exit share of "
-                f"{pct(runs['v2']['early_exit_share'])} against {pct(runs['v1']['early_exit_share'])}."
-            )
+        statements.append(v1_v2_statement(runs["v1"], runs["v2"]))
     for arch, run in runs.items():
         faster = [s for s in sorted(map(int, run["per_snr"])) if (snr_timing(run, s, "batch1") or 0) > 1]
         if "timing" in run:
             statements.append(
-                f"{LABELS[arch]} at T = {PAPER_T} is faster than with its early exits off (batch 1) at "
-                f"{snr_list(faster)}; batched overall {times(timing(run, 'batched'))}."
+                fill(
+                    "statement_faster",
+                    network=LABELS[arch],
+                    threshold=PAPER_T,
+                    snrs=snr_list(faster),
+                    speedup=times(timing(run, "batched")),
+                )
             )
-    trade = threshold_statements(networks)
-    return statements + trade
+    return [s for s in statements if s] + threshold_statements(networks)
+
+
+def v1_v2_statement(v1_run: Mapping[str, Any], v2_run: Mapping[str, Any]) -> str:
+    """Paper: V2's early exits are less accurate than V1's (empty where either has no early exit)."""
+    v1, v2 = v1_run["early_exits_accuracy"], v2_run["early_exits_accuracy"]
+    if v1 is None or v2 is None:
+        return ""
+    return fill(
+        "statement_v1_v2",
+        difference=f"{abs(100 * (v1 - v2)):.2f}",
+        direction="less" if v2 < v1 else "more",
+        v2=pct(v2),
+        v1=pct(v1),
+        v2_share=pct(v2_run["early_exit_share"]),
+        v1_share=pct(v1_run["early_exit_share"]),
+    )
 
 
 def snr_list(snrs: Sequence[int]) -> str:
     if not snrs:
-        return "no SNR"
-    return f"{len(snrs)} SNRs ({', '.join(str(s) for s in snrs)} dB)"
+        return fill("snrs_none")
+    return fill("snrs", count=len(snrs), snrs=", ".join(str(s) for s in snrs))
 
 
 def threshold_statements(networks: Mapping[str, Network]) -> list[str]:
     """Paper: a higher T gives more early exits and less accuracy."""
     parts = []
     for arch in EARLY_EXIT_ARCHS:
-        runs = [(t, networks[arch].at(t)) for t in ("0.05", PAPER_T, "0.6")]
-        if any(run is None for _, run in runs):
+        runs = [networks[arch].at(t) for t in ("0.05", PAPER_T, "0.6")]
+        if any(run is None for run in runs):
             continue
-        parts.append(
-            f"{LABELS[arch]} "
-            + " → ".join(f"{pct(r['early_exit_share'], 0)}/{pct(r['accuracy'], 1)}" for _, r in runs)
-        )
-    if not parts:
-        return []
-    return [
-        "Paper: a higher threshold gives more early exits and less accuracy. Ours, early-exit share/accuracy "
-        f"at T = 0.05 → 0.35 → 0.6: {'; '.join(parts)}."
-    ]
+        steps = " → ".join(f"{pct(r['early_exit_share'], 0)}/{pct(r['accuracy'], 1)}" for r in runs)
+        parts.append(fill("statement_threshold_network", network=LABELS[arch], steps=steps))
+    return [fill("statement_threshold", networks="; ".join(parts))] if parts else []
 
 
 def choice_statement(choice: Choice) -> str:
     if choice.arch is None:
         return ""
-    return f"Paper: V1 is the best trade-off. Ours by the rule above: {choice.reason(LABELS)}."
+    return fill("statement_choice", reason=choice.reason(LABELS))
 
 
 # ---------------------------------------------------------------------------------------------------
