@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Write the reproduction report: results.md and its figures, from the training logs and the evaluation
 results that scripts/reproduce.sh leaves behind (nothing is measured or trained here).
 
