@@ -116,7 +116,7 @@ def test_rx_freq_tag_gives_absolute_frequencies():
     assert found
     for message in found:
         assert message["rx_freq"] == 433.92e6
-        assert message["freq"] == pytest.approx(433.92e6 + message["freq_offset"])
+        assert message["freq"] == pytest.approx(433.92e6 + message["freq_offset"], abs=1e-3)
         assert abs(message["freq"] - (433.92e6 + 250e3)) < 2e3
 
 
@@ -176,6 +176,40 @@ def test_a_malformed_channel_map_is_ignored():
     assert [path.id for path in classifier.channels()] == [3]
     classifier._on_channels(pmt.to_pmt([{"channel": 4, "freq_offset": -5e4, "bandwidth": 2e4}]))
     assert [path.id for path in classifier.channels()] == [4]
+
+
+def test_entries_that_are_no_channel_of_the_band_are_left_out_and_the_rest_followed():
+    classifier = eeamc.multi_channel_classifier(BAND_RATE)
+    good = {"channel": 1, "freq_offset": -5e4, "bandwidth": 2e4}
+    bad = [
+        {"channel": 2, "freq_offset": 2e6, "bandwidth": 2e4},  # outside the band
+        {"channel": 3, "freq_offset": 1e5, "bandwidth": float("nan")},
+        {"channel": 4, "freq_offset": 2e5, "bandwidth": -2e4},
+    ]
+    classifier._on_channels(pmt.to_pmt([good, *bad]))  # must not raise: it runs in the block's thread
+    assert [path.id for path in classifier.channels()] == [1]
+
+
+def test_a_new_bandwidth_rebuilds_the_channel_at_its_rate():
+    classifier = eeamc.multi_channel_classifier(BAND_RATE)
+    classifier.set_channel(1, 1e5, 2e4)
+    assert classifier.channels()[0].rate == pytest.approx(29998.5)
+    classifier._on_channels(pmt.to_pmt([{"channel": 1, "freq_offset": 1e5, "bandwidth": 2e5}]))
+    path = classifier.channels()[0]
+    assert path.bandwidth == 2e5 and path.rate == pytest.approx(29998.5 * 2e5 / 20249, rel=1e-3)
+
+
+def test_the_finder_reports_no_more_than_max_channels():
+    from gnuradio.eeamc.channels import ChannelTracker, Detection
+
+    tracker = ChannelTracker(max_channels=2)
+    everyone = [Detection(f, 20e3, snr, 1.0) for f, snr in ((-3e5, 10.0), (0.0, 30.0), (3e5, 20.0))]
+    for _ in range(3):
+        found = tracker.update(everyone)
+    assert [c.freq_offset for c in found] == [0.0, 3e5]  # the strongest two
+    for _ in range(2):  # the strongest goes quiet: held, but the two heard now are reported
+        found = tracker.update(everyone[::2])
+    assert [c.freq_offset for c in found] == [-3e5, 3e5]
 
 
 def test_a_separate_detector_starts_afresh_on_each_run():

@@ -72,14 +72,20 @@ class channel_classifier(gr.hier_block2):
         contract = self.classifier.contract
         self.bandwidth = float(bandwidth) or contract.occupied_bandwidth
         # The channel's rate: the model's, scaled by how much wider than the model's this signal is.
-        rate = contract.sample_rate * self.bandwidth / contract.occupied_bandwidth
-        # The residual offset is searched for across the whole channel (a crystal error of kHz).
-        self.classifier.set_channel(CHANNEL_ID, freq_offset, self.bandwidth, rate=rate, search_hz=rate / 2)
+        self.rate = contract.sample_rate * self.bandwidth / contract.occupied_bandwidth
+        # The residual offset (a crystal error of kHz) is searched for across the whole channel, and
+        # followed as far as the signal stays inside the channel's filter.
+        self._tracking = {
+            "rate": self.rate,
+            "search_hz": self.rate / 2,
+            "max_drift": max(self.rate / 2 - self.bandwidth / 2, contract.max_carrier_offset),
+        }
+        self.set_freq_offset(freq_offset)
         self.connect(self, self.classifier)
         self.msg_connect(self.classifier, "classification", self, "classification")
 
     def set_freq_offset(self, freq_offset: float) -> None:
-        self.classifier.set_channel(CHANNEL_ID, float(freq_offset), self.bandwidth)
+        self.classifier.set_channel(CHANNEL_ID, float(freq_offset), self.bandwidth, **self._tracking)
 
     def freq_offset(self) -> float:
         return self.classifier.channels()[0].centre

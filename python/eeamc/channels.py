@@ -207,10 +207,13 @@ class ChannelTracker:
     """Matches each update's detections to the signals already followed, so ids stay stable.
 
     A detection within half a bandwidth of a followed signal is that signal; a new one becomes a
-    channel after ``confirm`` updates in a row, and a channel missed ``hold`` updates in a row is gone."""
+    channel after ``confirm`` updates in a row, and a channel missed ``hold`` updates in a row is gone.
+    At most ``max_channels`` are reported (those heard most recently, then the strongest), however many
+    tracks are held through their missed updates."""
 
-    def __init__(self, confirm: int = 2, hold: int = 4) -> None:
+    def __init__(self, confirm: int = 2, hold: int = 4, max_channels: int | None = None) -> None:
         self.confirm, self.hold = int(confirm), int(hold)
+        self.max_channels = max_channels
         self.tracks: list[Channel] = []
         self._next_id = 0
 
@@ -234,8 +237,9 @@ class ChannelTracker:
         return self.channels()
 
     def channels(self) -> list[Channel]:
-        """The confirmed channels, by frequency."""
-        return sorted((t for t in self.tracks if t.id >= 0), key=lambda t: t.freq_offset)
+        """The confirmed channels (at most max_channels), by frequency."""
+        confirmed = sorted((t for t in self.tracks if t.id >= 0), key=lambda t: (t.misses, -t.snr_db))
+        return sorted(confirmed[: self.max_channels], key=lambda t: t.freq_offset)
 
     @staticmethod
     def _nearest(track: Channel, detections: list[Detection]) -> Detection | None:
@@ -288,7 +292,7 @@ class SignalFinder:
     def reset(self) -> None:
         """Start over on a new stream: no spectrum, no channels, ids from 0, sample count from 0."""
         self.spectrum.reset()
-        self.tracker = ChannelTracker()
+        self.tracker = ChannelTracker(max_channels=self.max_channels)
         self._seen = 0  # input samples so far
         self._last_ids: tuple[int, ...] | None = None
         self._last_sent = 0
@@ -384,8 +388,9 @@ class ChannelPath:
     centre: float
     rate: float
     bandwidth: float
-    search_hz: float  # how far from ``centre`` the residual-offset estimate looks for the signal
+    search_hz: float  # how far from where it was tuned the residual-offset estimate looks for the signal
     id: int = 0
+    max_drift: float = math.inf  # how far from where it was tuned the tracked centre may go
     snr_db: float = -math.inf
     samples: np.ndarray = field(default_factory=lambda: np.zeros(0, np.complex64))
     positions: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
@@ -398,7 +403,10 @@ class ChannelPath:
         self.response = _raised_cosine_lowpass(np.abs(bin_freqs), self.size * self.bank.bin_hz)
         self._bin_freqs = bin_freqs
         self._dc_bins = math.ceil(DC_NOTCH_HZ / self.bank.bin_hz)
+        self.tuned = float(self.centre)
         self.first_bin = round(self.centre / self.bank.bin_hz)
+        # The mix's phase is kept continuous across moves of the bins: this sign carries their history.
+        self._sign = 1
 
     @property
     def actual_rate(self) -> float:
@@ -406,20 +414,33 @@ class ChannelPath:
         return self.size * self.bank.samp_rate / self.bank.fft_size
 
     def retune(self, centre: float) -> None:
-        self.centre = float(centre)
-        self.first_bin = round(self.centre / self.bank.bin_hz)
+        """Tune to ``centre`` (the offset tracking starts from there and stays within max_drift of it)."""
+        self.tuned = self.centre = float(centre)
+        self._move_bins(round(self.centre / self.bank.bin_hz), self.bank.block_index)
 
     def restart(self, centre: float) -> None:
         """Start over at ``centre`` on a new stream (the bank restarted): no samples, no SNR yet."""
-        self.retune(centre)
+        self.tuned = self.centre = float(centre)
+        self.first_bin, self._sign = round(self.centre / self.bank.bin_hz), 1
         self.snr_db = -math.inf
         self.samples = np.zeros(0, np.complex64)
         self.positions = np.zeros(0, np.float64)
 
+    def _move_bins(self, first_bin: int, next_block: int) -> None:
+        """Take the bins from ``first_bin`` on, from block ``next_block``, without a phase step.
+
+        The mix is referenced to input sample 0: moving by d bins turns it by pi d b at the start of
+        block b's kept half (input b N/2), which the sign undoes for every later sample."""
+        moved = self.first_bin - first_bin
+        if (moved * next_block) % 2:
+            self._sign = -self._sign
+        self.first_bin = first_bin
+
     def process(self, block_index: int, spectrum: np.ndarray, floor: float) -> None:
-        """Take this channel's part of one block: track its offset and SNR, append its samples."""
+        """Take this channel's part of one block: append its samples, then track its offset and SNR."""
         n = self.bank.fft_size
-        indices = (self.first_bin + self.bins) % n
+        first_bin = self.first_bin
+        indices = (first_bin + self.bins) % n
         selected = spectrum[indices]
         power = _power(selected)
         shaped = selected * self.response
@@ -429,38 +450,41 @@ class ChannelPath:
             # estimates (or it would pull the channel onto itself and hold the squelch open).
             shaped[near_dc] = 0
             power[near_dc] = floor
-        self._track(power, floor)
         samples = scipy.fft.ifft(np.fft.ifftshift(shaped)) * (self.size / n)
         kept = samples[self.size // 4 : 3 * self.size // 4]
         # Each block was mixed relative to its own first sample (input index b N/2 - N/4); this turns
         # that into one continuous mix relative to input sample 0: exp(-2 pi j k (b/2 - 1/4)).
-        kept = kept * (-1j) ** ((self.first_bin * (2 * block_index - 1)) % 4)
+        kept = kept * ((-1j) ** ((first_bin * (2 * block_index - 1)) % 4) * self._sign)
         start = block_index * self.bank.step
         positions = start + np.arange(len(kept)) * (n / self.size)
         self.samples = np.concatenate([self.samples, kept.astype(np.complex64)])
         self.positions = np.concatenate([self.positions, positions])
+        self._track(power, floor, first_bin * self.bank.bin_hz, block_index)
 
-    def _track(self, power: np.ndarray, floor: float) -> None:
-        """Residual carrier offset (power-weighted centre of what stands above the noise) and SNR."""
+    def _track(self, power: np.ndarray, floor: float, bins_centre: float, block_index: int) -> None:
+        """Residual carrier offset (power-weighted centre of what stands above the noise near where the
+        channel was tuned, through the channel's own filter) and SNR; moves the bins for later blocks."""
         if not floor > 0:  # nothing but zeros (or an overflowed block): the channel is silent
             self.snr_db = -math.inf
             return
-        in_band = np.abs(self._bin_freqs) <= self.bandwidth / 2
+        freqs = bins_centre + self._bin_freqs  # each bin's frequency, Hz from the input's centre
+        in_band = np.abs(freqs - self.centre) <= self.bandwidth / 2
         snr = max(float(power[in_band].mean()) / floor - 1, 1e-6)
-        excess = np.clip(power - floor, 0, None)
-        search = np.abs(self._bin_freqs) <= self.search_hz
-        weight = excess[search].sum()
         # One block's estimate, not an average: it averages hundreds of bins already, and a squelch
         # that lagged would classify noise after a signal has gone.
         self.snr_db = 10 * math.log10(snr)
+        # A neighbour outside the filter, or beyond the search around the tuned frequency, must not
+        # pull the channel over to itself.
+        excess = np.clip(power - floor, 0, None) * self.response**2
+        excess[np.abs(freqs - self.tuned) > self.search_hz] = 0
+        weight = excess.sum()
         if weight > 0 and self.snr_db > 0:
-            estimate = self.first_bin * self.bank.bin_hz + float(
-                (self._bin_freqs[search] * excess[search]).sum() / weight
-            )
-            self.centre += 0.3 * (estimate - self.centre)
-            # Move the bins only for offsets that matter: each move is a small phase step.
+            estimate = float((freqs * excess).sum() / weight)
+            centre = self.centre + 0.3 * (estimate - self.centre)
+            self.centre = min(max(centre, self.tuned - self.max_drift), self.tuned + self.max_drift)
+            # Move the bins only for offsets that matter (a few bins): the model tolerates 500 Hz.
             if abs(self.centre / self.bank.bin_hz - self.first_bin) > 3:
-                self.first_bin = round(self.centre / self.bank.bin_hz)
+                self._move_bins(round(self.centre / self.bank.bin_hz), block_index + 1)
 
     def take_windows(self, length: int) -> tuple[np.ndarray, np.ndarray]:
         """Complete windows [k, length] of this channel's samples and each one's first input sample."""

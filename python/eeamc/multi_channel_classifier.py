@@ -184,27 +184,39 @@ class multi_channel_classifier(gr.sync_block):
     # ---- channels ---------------------------------------------------------------------------------------
 
     def set_channel(
-        self, channel: int, freq_offset: float, bandwidth: float, rate: float = 0.0, search_hz: float = 0.0
+        self,
+        channel: int,
+        freq_offset: float,
+        bandwidth: float,
+        rate: float = 0.0,
+        search_hz: float = 0.0,
+        max_drift: float = 0.0,
     ) -> None:
         """Follow a channel at ``freq_offset`` Hz of ``bandwidth`` Hz (re-tunes it if it exists).
 
         ``rate`` (input-referred S/s) defaults to the one at which the bandwidth matches the model's;
-        ``search_hz`` (how far the residual-offset estimate looks) to half the bandwidth plus 1 kHz."""
+        ``search_hz`` (how far from ``freq_offset`` the residual-offset estimate looks) to half the
+        bandwidth plus 1 kHz; ``max_drift`` (how far the tracked centre may go) to a quarter of the
+        bandwidth. A new bandwidth that calls for another rate rebuilds the channel."""
         self._check_frequency(freq_offset)
+        if not (math.isfinite(bandwidth) and bandwidth > 0):
+            raise ValueError(f"bandwidth must be a finite number of Hz > 0, got {bandwidth}")
+        if rate > self.samp_rate:
+            raise ValueError(
+                f"a {bandwidth:g} Hz wide channel needs {rate:g} S/s, more than the input's "
+                f"{self.samp_rate:g} S/s: give a wider input, or a smaller bandwidth"
+            )
+        # A detected signal wider than the input's rate allows is taken at the input's rate.
+        rate = rate or min(channel_rate(bandwidth, self.contract), self.samp_rate)
         with self._lock:
             state = self._channels.get(channel)
-            if state is not None:
+            if state is not None and abs(state.path.rate - rate) <= 0.01 * rate:
+                state.path.bandwidth = float(bandwidth)
                 state.retune(freq_offset)
                 return
-            if rate > self.samp_rate:
-                raise ValueError(
-                    f"a {bandwidth:g} Hz wide channel needs {rate:g} S/s, more than the input's "
-                    f"{self.samp_rate:g} S/s: give a wider input, or a smaller bandwidth"
-                )
-            # A detected signal wider than the input's rate allows is taken at the input's rate.
-            rate = rate or min(channel_rate(bandwidth, self.contract), self.samp_rate)
             search = search_hz or min(rate / 2, bandwidth / 2 + 1e3)
-            path = ChannelPath(self.bank, freq_offset, rate, bandwidth, search, id=channel)
+            drift = max_drift or bandwidth / 4
+            path = ChannelPath(self.bank, freq_offset, rate, bandwidth, search, id=channel, max_drift=drift)
             self._channels[channel] = _ChannelState(path, float(freq_offset))
 
     def remove_channel(self, channel: int) -> None:
@@ -223,16 +235,31 @@ class multi_channel_classifier(gr.sync_block):
             )
 
     def _on_channels(self, message: pmt.pmt_base) -> None:
-        """A channel map (a PMT vector of dicts channel/freq_offset/bandwidth): follow exactly those."""
+        """A channel map (a PMT vector of dicts channel/freq_offset/bandwidth): follow exactly those.
+        Entries that are no channel of this band are left out, logged once; the rest is followed."""
         try:
-            wanted = {
-                int(item["channel"]): (float(item["freq_offset"]), float(item["bandwidth"]))
+            items = [
+                (int(item["channel"]), float(item["freq_offset"]), float(item["bandwidth"]))
                 for item in pmt.to_python(message)
-            }
+            ]
         except (KeyError, TypeError, ValueError) as error:
             self._warn_once("channels", f"ignored a malformed channels message ({error!r}; logged once)")
             return
+        wanted = {}
+        for channel, freq_offset, bandwidth in items:
+            problem = self._channel_problem(freq_offset, bandwidth)
+            if problem:
+                self._warn_once("bad channel", f"ignored channel {channel} of a channels message: {problem}")
+            else:
+                wanted[channel] = (freq_offset, bandwidth)
         self._follow(wanted)
+
+    def _channel_problem(self, freq_offset: float, bandwidth: float) -> str | None:
+        if not math.isfinite(freq_offset) or abs(freq_offset) >= self.samp_rate / 2:
+            return f"frequency offset {freq_offset} Hz is outside the input's +-{self.samp_rate / 2:g} Hz"
+        if not (math.isfinite(bandwidth) and bandwidth > 0):
+            return f"bandwidth {bandwidth} Hz is not a bandwidth"
+        return None
 
     def _follow(self, wanted: dict[int, tuple[float, float]]) -> None:
         """Follow exactly the channels ``wanted`` (id -> centre, bandwidth)."""
@@ -241,9 +268,11 @@ class multi_channel_classifier(gr.sync_block):
                 del self._channels[channel]
             for channel, (freq_offset, bandwidth) in wanted.items():
                 existing = self._channels.get(channel)
-                if existing is None:
+                moved = existing is not None and abs(existing.path.centre - freq_offset) > bandwidth / 4
+                widened = existing is not None and abs(existing.path.bandwidth - bandwidth) > 0.2 * bandwidth
+                if existing is None or widened:
                     self.set_channel(channel, freq_offset, bandwidth)
-                elif abs(existing.path.centre - freq_offset) > bandwidth / 4:
+                elif moved:
                     existing.retune(freq_offset)  # the detector knows better than the tracker here
 
     def _found(self, channels: list[Channel]) -> None:
@@ -339,7 +368,10 @@ class multi_channel_classifier(gr.sync_block):
     ) -> pmt.pmt_base:
         fields = {**extra, **self._tags.fields(offset, self.samp_rate)}
         if "rx_freq" in fields:
-            fields["freq"] = pmt.from_double(pmt.to_double(fields["rx_freq"]) + state.path.centre)
+            # the same centre as the message's freq_offset: the one of the block the window came from
+            fields["freq"] = pmt.from_double(
+                pmt.to_double(fields["rx_freq"]) + pmt.to_double(fields["freq_offset"])
+            )
         window = state.windows_seen - 1
         if not results.classified[index]:
             return self._messages.unclassifiable(offset, window, fields)
