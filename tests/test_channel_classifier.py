@@ -178,3 +178,15 @@ def test_a_detection_wider_than_the_input_allows_is_taken_at_the_input_rate():
     classifier = eeamc.multi_channel_classifier(240e3)
     classifier.set_channel(0, 0.0, 200e3)  # 10x the model's bandwidth: 300 kS/s wanted
     assert classifier.channels()[0].actual_rate == pytest.approx(240e3)
+
+
+def test_a_retune_outside_the_band_is_logged_and_the_channel_kept():
+    block = eeamc.channel_classifier(BAND_RATE, freq_offset=OFFSET_HZ)
+    block.set_freq_offset(BAND_RATE)  # a GUI slider at its end: must not raise in the GUI's thread
+    assert block.freq_offset() == pytest.approx(OFFSET_HZ)
+
+
+def test_an_fft_size_too_small_for_the_channel_is_refused():
+    classifier = eeamc.multi_channel_classifier(BAND_RATE, fft_size=1024)
+    with pytest.raises(ValueError, match="use a larger fft_size"):
+        classifier.set_channel(0, 1e5, 20249)

@@ -85,7 +85,13 @@ class channel_classifier(gr.hier_block2):
         self.msg_connect(self.classifier, "classification", self, "classification")
 
     def set_freq_offset(self, freq_offset: float) -> None:
-        self.classifier.set_channel(CHANNEL_ID, float(freq_offset), self.bandwidth, **self._tracking)
+        """Retune (a GUI's slider may call this: a frequency outside the band is logged, not raised)."""
+        try:
+            self.classifier.set_channel(CHANNEL_ID, float(freq_offset), self.bandwidth, **self._tracking)
+        except ValueError as error:
+            if not self.classifier.channels():
+                raise  # at construction: a bad parameter
+            self.classifier.logger.error(f"set_freq_offset({freq_offset}) ignored: {error}")
 
     def freq_offset(self) -> float:
         return self.classifier.channels()[0].centre

@@ -42,6 +42,8 @@ from .windows import frame
 
 PORT = pmt.intern("classification")
 CHANNELS_PORT = pmt.intern("channels")
+#: How far a channel's rate may be from the one asked for (the FFT sizes quantise it).
+RATE_TOLERANCE = 0.005
 #: Input the block's history (and so its input buffer) holds, in channeliser blocks.
 HISTORY_BLOCKS = 4
 
@@ -217,6 +219,11 @@ class multi_channel_classifier(gr.sync_block):
             search = search_hz or min(rate / 2, bandwidth / 2 + 1e3)
             drift = max_drift or bandwidth / 4
             path = ChannelPath(self.bank, freq_offset, rate, bandwidth, search, id=channel, max_drift=drift)
+            if abs(path.actual_rate - rate) > RATE_TOLERANCE * rate:
+                raise ValueError(
+                    f"the channeliser's {self.bank.fft_size}-point FFT gives a {rate:g} S/s channel "
+                    f"{path.actual_rate:g} S/s: use a larger fft_size (0 picks one), or a wider channel"
+                )
             self._channels[channel] = _ChannelState(path, float(freq_offset))
 
     def remove_channel(self, channel: int) -> None:
@@ -271,7 +278,10 @@ class multi_channel_classifier(gr.sync_block):
                 moved = existing is not None and abs(existing.path.centre - freq_offset) > bandwidth / 4
                 widened = existing is not None and abs(existing.path.bandwidth - bandwidth) > 0.2 * bandwidth
                 if existing is None or widened:
-                    self.set_channel(channel, freq_offset, bandwidth)
+                    try:
+                        self.set_channel(channel, freq_offset, bandwidth)
+                    except ValueError as error:  # in the message handler's thread: log, never die
+                        self._warn_once("channel", f"cannot follow channel {channel}: {error} (logged once)")
                 elif moved:
                     existing.retune(freq_offset)  # the detector knows better than the tracker here
 
