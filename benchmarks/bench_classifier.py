@@ -47,7 +47,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gnuradio
 import numpy as np
 import torch
 from gnuradio import blocks, gr
@@ -70,13 +69,14 @@ def use_eeamc(source_tree: bool) -> None:
     python/eeamc under that same name, so the training package, which imports gnuradio.eeamc, sees the
     very module measured."""
     global eeamc, windows_module
-    if source_tree:
-        gnuradio.__path__.insert(0, str(REPO / "python"))
     try:
+        if source_tree:
+            raise ImportError
         eeamc = importlib.import_module("gnuradio.eeamc")
     except ImportError:
-        gnuradio.__path__.append(str(REPO / "python"))
-        eeamc = importlib.import_module("gnuradio.eeamc")
+        from training.checkout import use_source_tree
+
+        eeamc = use_source_tree()
     windows_module = importlib.import_module("gnuradio.eeamc.windows")
 
 
@@ -157,9 +157,8 @@ def synthetic_windows(
 
 
 def training_module(name: str) -> Any:
-    """training.<name> from this source tree (imported once gnuradio.eeamc is, so that it uses that one)."""
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))
+    """training.<name> from this checkout (on the venv's path through setup's .pth file; imported once
+    gnuradio.eeamc is, so that it uses that one)."""
     try:
         return importlib.import_module(f"training.{name}")
     except ImportError as error:

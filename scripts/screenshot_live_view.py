@@ -24,10 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import gnuradio
+from training.checkout import ROOT, use_source_tree
 
-ROOT = Path(__file__).resolve().parents[1]
-gnuradio.__path__.insert(0, str(ROOT / "python"))  # this checkout's gnuradio.eeamc, installed or not
+use_source_tree()  # this checkout's gnuradio.eeamc, installed or not
 
 import numpy as np  # noqa: E402
 import pmt  # noqa: E402

@@ -29,11 +29,9 @@ import numpy as np
 import pmt
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-import gnuradio  # noqa: E402
+from training.checkout import use_source_tree
 
-gnuradio.__path__.insert(0, str(ROOT / "python"))  # this checkout's eeamc, ahead of an installed one
+use_source_tree()  # this checkout's eeamc, ahead of an installed one
 from gnuradio import blocks, eeamc, gr  # noqa: E402
 
 from training.wideband import BAND_RATE, MODEL_RATE, band, modulated, noise  # noqa: E402

@@ -6,12 +6,13 @@ ahead of any installed copy (which may be older than the source being tested).""
 import sys
 from pathlib import Path
 
-import gnuradio
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-gnuradio.__path__.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT))  # `training` of this checkout, with or without setup's .pth file
+from training.checkout import use_source_tree  # noqa: E402
+
+use_source_tree()
 
 
 @pytest.fixture(scope="session")
