@@ -29,3 +29,13 @@ def platform():
     )
     grc.build_library(path=[*grc.config.block_paths, str(ROOT / "grc")])
     return grc
+
+
+@pytest.fixture(scope="session")
+def module_path(tmp_path_factory) -> Path:
+    """A folder where gnuradio/eeamc is this checkout's python/eeamc: PYTHONPATH for child processes
+    that run ``python -m gnuradio.eeamc...`` as a user would, on the source being tested."""
+    folder = tmp_path_factory.mktemp("pythonpath")
+    (folder / "gnuradio").mkdir()
+    (folder / "gnuradio" / "eeamc").symlink_to(ROOT / "python" / "eeamc")
+    return folder

@@ -21,15 +21,6 @@ CLASSES = list(RML22_CLASSES)
 SNRS = range(-20, 21, 2)
 
 
-@pytest.fixture(scope="module")
-def module_path(tmp_path_factory) -> Path:
-    """A folder where gnuradio/eeamc is this checkout's python/eeamc."""
-    folder = tmp_path_factory.mktemp("pythonpath")
-    (folder / "gnuradio").mkdir()
-    (folder / "gnuradio" / "eeamc").symlink_to(ROOT / "python" / "eeamc")
-    return folder
-
-
 def info(module_path: Path, *args: str) -> subprocess.CompletedProcess:
     return command(module_path, "info", *args)
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pmt
-import pytest
 from gnuradio import blocks, eeamc, gr, zeromq
 from gnuradio.eeamc import listen, reports
 
@@ -34,15 +33,6 @@ def free_address() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
-
-
-@pytest.fixture(scope="module")
-def module_path(tmp_path_factory) -> Path:
-    """A folder where gnuradio/eeamc is this checkout's python/eeamc (for the child processes)."""
-    folder = tmp_path_factory.mktemp("pythonpath")
-    (folder / "gnuradio").mkdir()
-    (folder / "gnuradio" / "eeamc").symlink_to(ROOT / "python" / "eeamc")
-    return folder
 
 
 class Listener:
