@@ -236,3 +236,18 @@ def test_a_model_whose_weights_went_bad_gives_unclassifiable_windows_not_a_crash
         assert found and all(m["unclassifiable"] and m["label"] == "unclassifiable" for m in found)
         warnings = [text for text in inner.logger.at("warn") if "not finite" in text]
         assert len(warnings) == 1, inner.logger.lines
+
+
+def test_freed_memory_goes_back_to_the_system_at_most_every_interval():
+    from gnuradio.eeamc.running import FreedMemory
+
+    calls = []
+    memory = FreedMemory(interval_s=3600)
+    memory._trim = calls.append  # glibc's malloc_trim, observed
+    memory.release_if_due()
+    assert calls == []  # not due yet
+    memory.interval_s = 0
+    memory.release_if_due()
+    memory.release_if_due()
+    assert calls == [0, 0]
+    assert FreedMemory()._trim is not None  # glibc here: the real one is found

@@ -20,6 +20,8 @@
 from __future__ import annotations
 
 import bisect
+import ctypes
+import ctypes.util
 import math
 import threading
 import time
@@ -230,6 +232,31 @@ def conditioned(windows: np.ndarray, normalization: str) -> np.ndarray:
     return np.ldexp(windows, -exponent[:, None, None]).astype(np.float32, copy=False)
 
 
+class FreedMemory:
+    """Gives the memory glibc's allocator keeps after torch frees it back to the system, at most every
+    ``interval_s``. Batches of many sizes (a block's work() calls) fragment the heap: without this the
+    process grew for as long as it ran (scripts/soak.py, reports/soak_*.txt)."""
+
+    def __init__(self, interval_s: float = 5.0) -> None:
+        self.interval_s = interval_s
+        self._trim = _malloc_trim()
+        self._last = time.monotonic()
+
+    def release_if_due(self) -> None:
+        now = time.monotonic()
+        if self._trim is not None and now - self._last >= self.interval_s:
+            self._last = now
+            self._trim(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
 class WindowClassifier:
     """Classifies a block's windows [N, 2, L] and says which could not be: what both blocks share."""
 
@@ -238,6 +265,7 @@ class WindowClassifier:
         self.max_batch = int(max_batch)
         self.lock = threading.Lock()  # thresholds are set from other threads (GUI callbacks)
         self.failures = EngineFailures(log)
+        self.memory = FreedMemory()
         self._log = log
         self.num_classes = int(num_classes)
         self._warned: set[str] = set()
@@ -254,6 +282,7 @@ class WindowClassifier:
                 normalize(conditioned(windows[valid], self.normalization), self.normalization)
             )
             results = self.failures.call(lambda: self._run(engine, batch), int(valid.sum()))
+            self.memory.release_if_due()
         if results is None:
             return Results.unclassifiable(count, self.num_classes)
         finite = (torch.isfinite(results.probabilities).all(dim=1) & torch.isfinite(results.entropy)).numpy()
