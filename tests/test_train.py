@@ -13,7 +13,7 @@ import torch
 from gnuradio.eeamc.model_file import load_model
 from gnuradio.eeamc.networks import build_network
 
-from training import schemes, train
+from training import fitting, schemes, train
 
 CLASSES = ["BPSK", "QPSK", "WBFM"]
 
@@ -99,8 +99,8 @@ def test_loss_falls_and_the_model_file_carries_provenance(data_file, tmp_path):
     assert prov["dataset"]["train_windows"] + prov["dataset"]["val_windows"] == 432  # 480 minus 10 % test
     assert prov["val_accuracy"] == log[prov["best_epoch"] - 1]["val_acc"]
     assert "--no-calibrate" in prov["thresholds"] and prov["date"] and "command" in prov
-    best_val = train.evaluate_exits(
-        model.net, *train.to_tensors(val_split(data_file), "none", torch.device("cpu"))
+    best_val = fitting.evaluate_exits(
+        model.net, *fitting.to_tensors(val_split(data_file), "none", torch.device("cpu"))
     )
     assert best_val[1] == pytest.approx(prov["val_accuracy"])  # the file holds the best epoch's weights
 
