@@ -227,3 +227,30 @@ def test_a_separate_detector_starts_afresh_on_each_run():
         maps.append(messages(debug))
     second = maps[1][len(maps[0]) :]
     assert second == maps[0]  # the same maps, ids from 0 again, offsets from the run's first sample
+
+
+def test_a_retuned_radio_gets_its_band_found_afresh():
+    """rx_freq changes half-way (the radio retuned): another signal now sits at the same offset; it is a
+    new channel (a new id), not the old one carried on."""
+    half = int(0.6 * BAND_RATE)
+    placed = [Placed("BPSK", 250e3, 0, half), Placed("GFSK", 250e3, half, 2 * half)]
+    samples, _ = band(placed, 1.2, freq_error=0, seed=19)
+    tags = []
+    for offset, frequency in ((0, 433.0e6), (half, 434.0e6)):
+        tag = gr.tag_t()
+        tag.offset, tag.key, tag.value = offset, pmt.intern("rx_freq"), pmt.from_double(frequency)
+        tags.append(tag)
+    top = gr.top_block()
+    source = blocks.vector_source_c(samples.tolist(), False, 1, tags)
+    scanner = eeamc.scanner(BAND_RATE)
+    debug = blocks.message_debug()
+    top.connect(source, scanner)
+    top.msg_connect(scanner, "classification", debug, "store")
+    top.run()
+    found = messages(debug)
+    before = {m["channel"] for m in found if m["offset"] < half - 0.05 * BAND_RATE}
+    after = {m["channel"] for m in found if m["offset"] > half + 0.05 * BAND_RATE}
+    assert before and after and not before & after, (before, after)
+    late = [m for m in found if m["offset"] > half + 0.3 * BAND_RATE]
+    assert late and all(m["freq"] == pytest.approx(434.0e6 + m["freq_offset"], abs=1e-3) for m in late)
+    assert [m["label"] for m in late].count("GFSK") > 0.8 * len(late)

@@ -297,6 +297,13 @@ class SignalFinder:
         self._last_ids: tuple[int, ...] | None = None
         self._last_sent = 0
 
+    def forget(self) -> None:
+        """The band changed under the same stream (a radio retuned): the spectrum and the tracks go;
+        the sample count and the ids go on, so a new signal never takes an old one's id."""
+        self.spectrum.reset()
+        self.tracker.tracks = []
+        self._last_ids = None
+
     def pieces(self, samples: np.ndarray) -> Iterator[tuple[np.ndarray, MapUpdate | None]]:
         """``samples`` cut at the update points: each piece, and the update made at its end (or None)."""
         start = 0

@@ -134,6 +134,7 @@ class multi_channel_classifier(gr.sync_block):
         self._lock = threading.RLock()
         self._channels: dict[int, _ChannelState] = {}
         self._tags = UpstreamTags(self._log)
+        self._tuned_to: float | None = None  # the radio's frequency (rx_freq) the channels were found at
         self._warned: set[str] = set()
         self.window_classifier = WindowClassifier(
             self.model.normalization, len(self.model.classes), self.max_batch, self._log
@@ -157,6 +158,7 @@ class multi_channel_classifier(gr.sync_block):
             for state in self._channels.values():
                 state.restart()
             self._tags.reset()
+            self._tuned_to = None
             self.windows_classified = 0
             self.windows_squelched = 0
         return True
@@ -293,14 +295,19 @@ class multi_channel_classifier(gr.sync_block):
     def work(self, input_items, output_items):
         samples = input_items[0][self.history() - 1 :]  # the history only enlarges the input buffer
         self._tags.read(self, len(samples))
+        retunes = self._retunes(self.nitems_read(0), len(samples))
         if not np.isfinite(samples).all():
             self._warn_once("nonfinite", "NaN/Inf input samples replaced by 0 (logged once)")
             samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
         with self._lock:  # channels may be added, moved or removed from other threads
-            if self.finder is None:
-                pending = self._channelise(samples)
-            else:
-                pending = self._find_and_channelise(samples)
+            pending = []
+            for index, piece in enumerate(np.split(samples, retunes)):
+                if index:
+                    self._forget_band()
+                if self.finder is None:
+                    pending += self._channelise(piece)
+                else:
+                    pending += self._find_and_channelise(piece)
         if pending:
             self._classify_and_report(pending)
         self._tags.forget_before(self._oldest_pending())
@@ -324,6 +331,25 @@ class multi_channel_classifier(gr.sync_block):
                 if update.publish:
                     self.message_port_pub(CHANNELS_PORT, channel_map(update.channels, update.offset))
         return pending
+
+    def _retunes(self, start: int, count: int) -> list[int]:
+        """Where in this call's samples the radio retuned (an rx_freq tag with a new value), as indices."""
+        points = []
+        for offset, value in self._tags.between("rx_freq", start, start + count):
+            if not (pmt.is_real(value) or pmt.is_integer(value)):
+                continue
+            frequency = pmt.to_double(value)
+            if self._tuned_to is not None and frequency != self._tuned_to:
+                points.append(offset - start)
+            self._tuned_to = frequency
+        return points
+
+    def _forget_band(self) -> None:
+        """The radio retuned: the signals found before are not where they were, so a block that finds
+        its own channels drops them and finds the new band's afresh (new ids)."""
+        if self.finder is not None:
+            self.finder.forget()
+            self._channels.clear()
 
     def _channelise(self, samples: np.ndarray) -> list[_Pending]:
         """Every channel's complete windows (and their input offsets) from the blocks ``samples`` end."""

@@ -107,6 +107,10 @@ class UpstreamTags:
         position = bisect.bisect_right(history, offset, key=lambda entry: entry[0])
         return history[position - 1] if position else None
 
+    def between(self, name: str, start: int, stop: int) -> list[tuple[int, pmt.pmt_base]]:
+        """The ``name`` tags on input samples [start, stop), in order: (offset, value)."""
+        return [entry for entry in self._history[name] if start <= entry[0] < stop]
+
     def rate(self, offset: int) -> float | None:
         """The rate the latest usable ``rx_rate`` tag at or before ``offset`` states (S/s), if any."""
         tag = self.latest(RX_RATE, offset)
