@@ -31,6 +31,7 @@ use_source_tree()  # this checkout's gnuradio.eeamc, installed or not
 import numpy as np  # noqa: E402
 import pmt  # noqa: E402
 from gnuradio import blocks, eeamc, gr  # noqa: E402
+from gnuradio.eeamc.synthetic_band import record  # noqa: E402
 from PyQt5 import QtWidgets  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "images" / "live_view.png"
@@ -49,18 +50,7 @@ class LiveRun:
 
 def band_samples(seconds: float, samp_rate: float = BAND_RATE, seed: int = 0) -> np.ndarray:
     """The first ``seconds`` of ``eeamc.synthetic_band(samp_rate, seed=seed)`` (default signals)."""
-    count = int(seconds * samp_rate)
-    band = eeamc.synthetic_band(samp_rate=samp_rate, seed=seed)
-    head, store = blocks.head(gr.sizeof_gr_complex, count), blocks.vector_sink_c()
-    top = gr.top_block()
-    top.connect(band, head, store)
-    top.start()
-    # The band's sources do not stop when head is done: wait for head, then stop the graph.
-    while head.nitems_written(0) < count:
-        time.sleep(0.01)
-    top.stop()
-    top.wait()
-    return np.asarray(store.data(), dtype=np.complex64)[:count]
+    return record(seconds, samp_rate, seed=seed)[0]
 
 
 def live_view(

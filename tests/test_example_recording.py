@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sigmf
-from gnuradio import blocks, eeamc, gr
+from gnuradio import blocks, gr
+from gnuradio.eeamc.synthetic_band import record
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 1.2e6
@@ -32,12 +33,7 @@ recording = load_example("recording")
 @pytest.fixture(scope="module")
 def samples() -> np.ndarray:
     """0.6 s of a two-signal band (the synthetic band's truth is the expectation)."""
-    band = eeamc.synthetic_band(samp_rate=RATE, signals=SIGNALS, freq_error=0.0, seed=5)
-    top = gr.top_block()
-    sink = blocks.vector_sink_c()
-    top.connect(band, blocks.head(gr.sizeof_gr_complex, int(0.6 * RATE)), sink)
-    top.run()
-    return np.array(sink.data(), dtype=np.complex64)
+    return record(0.6, RATE, signals=SIGNALS, freq_error=0.0, seed=5)[0]
 
 
 def write_cu8(samples: np.ndarray, path: Path, datatype: str = "cu8") -> Path:

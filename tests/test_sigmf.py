@@ -16,6 +16,7 @@ from gnuradio.eeamc import annotate
 from gnuradio.eeamc.contract import RML22_CONTRACT
 from gnuradio.eeamc.model_file import default_model_path
 from gnuradio.eeamc.sigmf_annotations import AnnotationContext, Segmenter
+from gnuradio.eeamc.synthetic_band import record as record_band
 from sigmf import sigmffile
 
 RATE = 1.2e6
@@ -27,12 +28,7 @@ MODEL_SHA256 = hashlib.sha256(default_model_path().read_bytes()).hexdigest()
 @pytest.fixture(scope="module")
 def samples() -> np.ndarray:
     """0.5 s of a two-signal band."""
-    band = eeamc.synthetic_band(samp_rate=RATE, signals=SIGNALS, freq_error=0.0, seed=11)
-    top = gr.top_block()
-    sink = blocks.vector_sink_c()
-    top.connect(band, blocks.head(gr.sizeof_gr_complex, int(0.5 * RATE)), sink)
-    top.run()
-    return np.array(sink.data(), dtype=np.complex64)
+    return record_band(0.5, RATE, signals=SIGNALS, freq_error=0.0, seed=11)[0]
 
 
 def write_recording(samples: np.ndarray, path: Path, datatype: str) -> Path:

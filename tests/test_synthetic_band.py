@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gnuradio import blocks, eeamc, gr
+from gnuradio import eeamc
 from gnuradio.eeamc.synthetic_band import SignalSpec
+from gnuradio.eeamc.synthetic_band import record as record_band
 
 RATE = 2.4e6
 FREQ_ERROR = 3e3
@@ -26,12 +27,7 @@ EMPTY_HZ = -300e3
 
 def record(seconds: float, **kwargs) -> tuple[np.ndarray, eeamc.synthetic_band]:
     """Run the block alone in a flowgraph and return its first ``seconds`` of output."""
-    band = eeamc.synthetic_band(samp_rate=RATE, **kwargs)
-    top = gr.top_block()
-    sink = blocks.vector_sink_c()
-    top.connect(band, blocks.head(gr.sizeof_gr_complex, int(seconds * RATE)), sink)
-    top.run()
-    return np.array(sink.data(), dtype=np.complex64), band
+    return record_band(seconds, RATE, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -455,3 +455,14 @@ class synthetic_band(gr.hier_block2):  # noqa: N801 (GNU Radio's block naming)
     def active(self, offset: int) -> list[TrueSignal]:
         """The signals on at output sample ``offset``."""
         return self.truth(offset, 1)
+
+
+def record(seconds: float, samp_rate: float = 2.4e6, **kwargs) -> tuple[np.ndarray, synthetic_band]:
+    """The first ``seconds`` of a band (``synthetic_band(samp_rate, **kwargs)``) as complex64 samples,
+    and the band itself (its truth): for tests, scripts and recordings made without GRC."""
+    band = synthetic_band(samp_rate=samp_rate, **kwargs)
+    top = gr.top_block()
+    sink = blocks.vector_sink_c()
+    top.connect(band, blocks.head(gr.sizeof_gr_complex, int(seconds * samp_rate)), sink)
+    top.run()
+    return np.array(sink.data(), dtype=np.complex64), band
