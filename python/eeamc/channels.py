@@ -198,10 +198,6 @@ class Channel:
     hits: int = 1
     misses: int = 0
 
-    @property
-    def confirmed(self) -> bool:
-        return self.hits >= 2
-
 
 class ChannelTracker:
     """Matches each update's detections to the signals already followed, so ids stay stable.

@@ -32,13 +32,12 @@ from gnuradio import gr
 from .contract import rates_match
 from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, requested_thresholds
 from .model_file import load_model
-from .reports import check_report, wants_report
+from .reports import UNCLASSIFIABLE, check_report, wants_report
 from .running import METADATA_KEYS, Results, UpstreamTags, WindowClassifier
 from .windows import frame
 
 TAG_KEY = pmt.intern("amc")
 PORT = pmt.intern("classification")
-UNCLASSIFIABLE = -1
 
 _KEYS = {
     name: pmt.intern(name)
