@@ -17,6 +17,7 @@ COMMANDS = {
     "train": ("training.train", "train an early-exit network with the paper's Algorithm 1"),
     "evaluate": ("training.evaluate", "accuracy, exits, MACs and speed per SNR, with plots"),
     "calibrate": ("training.calibrate", "choose early-exit thresholds within an accuracy budget"),
+    "checkset": ("training.checkset", "write an independent check set (own modulators and channels)"),
 }
 
 
