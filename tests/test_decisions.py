@@ -32,6 +32,13 @@ def test_average_one_is_todays_per_window_behaviour():
     assert np.array_equal(decisions.held, decisions.label)
 
 
+def test_a_signals_first_window_decides_alone_with_its_own_probabilities():
+    probabilities, classified = random_windows(3)
+    decisions = DecisionAverager(5, average=8).update(probabilities[:1], np.array([True]))
+    assert np.array_equal(decisions.probabilities[0], probabilities[0])
+    assert decisions.label[0] == probabilities[0].argmax() and decisions.changed[0]
+
+
 def test_decision_is_the_argmax_of_mean_log_probabilities():
     averager = DecisionAverager(2, average=2, hysteresis=0)
     decisions = averager.update(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([True, True]))

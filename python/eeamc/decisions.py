@@ -172,6 +172,8 @@ class DecisionAverager:
     def _averaged(self, signal: _Signal, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The averaged distribution at each of ``rows`` (classified windows, in order), and how many
         windows each average holds; moves the signal's history on."""
+        if self.average == 1:  # each window alone, as below (the blocks' default: no logs to take)
+            return rows, np.ones(len(rows), dtype=np.int64)
         logs = np.log(np.maximum(rows, PROBABILITY_FLOOR))
         stacked = np.concatenate((signal.history, logs))
         # Each sum adds its N rows in the same order however the windows came in pieces, so a recording
