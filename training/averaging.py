@@ -6,7 +6,9 @@ A decision is what ``eeamc.classifier`` reports with ``average`` = N: the argmax
 log-probabilities of the last N windows of one signal, made by the blocks' own rule
 (``gnuradio.eeamc.decisions.DecisionAverager``). Here the signal is a generated stream: its windows are
 those with the same stream id (the dataset's per-window ``S``, ``Dataset.record``), taken in the order
-they have in the file, so one decision never mixes two streams, wherever their windows lie.
+they have in the file, so one decision never mixes two streams, wherever their windows lie. With a split
+that keeps a stream's windows together they are the stream's consecutive windows; with the paper's
+per-window split a stream's test windows are a sample of it, further apart in time than the block sees.
 
 Which decisions count (``scheme``):
 
