@@ -30,10 +30,10 @@ import pmt
 from gnuradio import gr
 
 from .contract import rates_match
-from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, requested_thresholds
+from .engine import DEFAULT_MAX_BATCH, requested_thresholds
 from .model_file import load_model
-from .reports import UNCLASSIFIABLE, check_report, wants_report
-from .running import METADATA_KEYS, Results, UpstreamTags, WindowClassifier
+from .reports import UNCLASSIFIABLE, BatchBuilder, check_message_mode, check_report, report_mask
+from .running import METADATA_KEYS, Results, UpstreamTags, WindowClassifier, WindowSelection, engine_for
 from .windows import frame
 
 TAG_KEY = pmt.intern("amc")
@@ -54,9 +54,6 @@ _KEYS = {
         *METADATA_KEYS,
     )
 }
-_SUMMARY_KEYS = tuple(
-    _KEYS[name] for name in ("label", "class", "exit", "entropy", "confidence", "unclassifiable")
-)
 
 
 class classifier(gr.sync_block):
@@ -67,8 +64,8 @@ class classifier(gr.sync_block):
         device: "auto", "cpu", "cuda" or "cuda:N".
         threshold: entropy threshold for every early exit; -1 or None uses the model's calibrated
             thresholds, 0 turns early exits off. Settable while running.
-        report: "all" (every window), "change" (a window whose class differs from the previous one) or
-            "every_n" (every ``report_every``-th window).
+        report: "all" (every classified window), "change" (a window whose class differs from the
+            previous classified one's) or "every_n" (every ``report_every``-th classified window).
         report_every: N for ``report="every_n"``.
         max_batch: most windows per engine call; also sizes the buffers around the block so that work()
             sees up to that many windows a call.
@@ -76,6 +73,14 @@ class classifier(gr.sync_block):
             in which case upstream ``rx_rate`` tags are checked instead (a stated rate wins: a tag is
             stale after any resampler). A mismatch is logged once; classification carries on. The
             rate also dates each window: rx_time = latest rx_time tag + samples since it / rate.
+        message_mode: "window" (a message per reported window) or "batch" (one message per work() call
+            with every window it reported, as vectors: see ``reports``). Tags are the same in both.
+        classify_every: classify one window in N (those whose index in the stream is a multiple of N);
+            the others pass through unclassified and unreported. Settable while running.
+        on_overload: "queue" (classify every window however far behind the source the block falls: a
+            recording is read more slowly, a radio overflows) or "keep_up" (when the input buffer stays
+            full, classify fewer windows; skipped ones are counted, ``windows_skipped()``, and logged).
+        precision: "auto", "fp32" or "int8": the engine's arithmetic (what auto chose is logged once).
 
     A stream's last samples short of a whole window are neither classified nor passed on (see the
     module's docstring for why). An engine call that fails (CUDA out of memory, a lost device) is
@@ -92,20 +97,26 @@ class classifier(gr.sync_block):
         report_every: int = 1,
         max_batch: int = DEFAULT_MAX_BATCH,
         samp_rate: float = 0,
+        message_mode: str = "window",
+        classify_every: int = 1,
+        on_overload: str = "queue",
+        precision: str = "auto",
     ) -> None:
         gr.sync_block.__init__(self, name="eeamc_classifier", in_sig=[np.complex64], out_sig=[np.complex64])
         self.model = load_model(model)
         self.classes = list(self.model.classes)
         self.window_length = self.model.input_length
-        self.engine = EarlyExitEngine(self.model.net, self.model.thresholds, device)
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.max_batch = int(max_batch)
+        self.selection = WindowSelection(classify_every, on_overload, self._log)
+        self.message_mode = check_message_mode(message_mode)
+        self.set_report(report, report_every)
+        self.engine = engine_for(self.model, device, precision, self._log)
         self.window_classifier = WindowClassifier(
             self.model.normalization, len(self.classes), self.max_batch, self._log
         )
         self.set_threshold(threshold)
-        self.set_report(report, report_every)
 
         self.set_output_multiple(self.window_length)
         self.set_min_output_buffer(self.window_length * self.max_batch)
@@ -116,28 +127,42 @@ class classifier(gr.sync_block):
         self.set_history(self.window_length * self.max_batch)
         self.message_port_register_out(PORT)
 
-        # PMTs are immutable, so the per-window values that come from a small set are made once.
-        self._label_pmts = [pmt.intern(name) for name in self.classes]
-        self._class_pmts = [pmt.from_long(index) for index in range(len(self.classes))]
-        self._exit_pmts = [pmt.from_long(index) for index in range(self.engine.num_exits)]
-        self._unclassifiable_fields = (
-            pmt.intern("unclassifiable"),
-            pmt.from_long(UNCLASSIFIABLE),
-            pmt.from_long(-1),
-            pmt.from_double(float("nan")),
-            pmt.from_double(0.0),
-            pmt.PMT_T,
-        )
+        self._build_tag_values()
+        self._batches = BatchBuilder(self.classes)
         self._publishing = True  # whether the message port has subscribers; checked every work() call
         self._tags = UpstreamTags(self._log)
         self._check_rate_stated(samp_rate)
         self.start()
 
+    def _build_tag_values(self) -> None:
+        """PMTs are immutable and a dict shares the tail it was built on, so each window's tag is its
+        (class, exit) dict, made once here, plus entropy and confidence: two dict_adds a window."""
+        fields = (_KEYS["label"], _KEYS["class"], _KEYS["exit"], _KEYS["unclassifiable"])
+
+        def base(*values: pmt.pmt_base) -> pmt.pmt_base:
+            summary = pmt.make_dict()
+            for key, value in zip(fields, values):
+                summary = pmt.dict_add(summary, key, value)
+            return summary
+
+        self._tag_bases = [
+            [base(pmt.intern(name), pmt.from_long(label), pmt.from_long(exit), pmt.PMT_F) for exit in
+             range(self.engine.num_exits)]
+            for label, name in enumerate(self.classes)
+        ]  # fmt: skip
+        unclassifiable = base(
+            pmt.intern("unclassifiable"), pmt.from_long(UNCLASSIFIABLE), pmt.from_long(-1), pmt.PMT_T
+        )
+        unclassifiable = pmt.dict_add(unclassifiable, _KEYS["entropy"], pmt.from_double(float("nan")))
+        self._unclassifiable_tag = pmt.dict_add(unclassifiable, _KEYS["confidence"], pmt.from_double(0.0))
+
     def start(self) -> bool:
         """A new run (GNU Radio calls this on every tb.start() / run()): its item counters start from 0
-        again, so do offsets, window counts and the report mode's memory; the last run's tags are gone."""
-        self._windows_seen = 0
+        again, so do offsets, window counts, skips and the report mode's memory; the last run's tags are
+        gone."""
+        self._classified_seen = 0
         self._previous_class: int | None = None
+        self.selection.reset()
         self._tags.reset()
         return True
 
@@ -162,6 +187,14 @@ class classifier(gr.sync_block):
     def set_report_every(self, report_every: int) -> None:
         self.set_report(self.report, report_every)
 
+    def set_classify_every(self, classify_every: int) -> None:
+        """Classify one window in ``classify_every`` from the next work() call on."""
+        self.selection = WindowSelection(classify_every, self.selection.on_overload, self._log)
+
+    def windows_skipped(self) -> int:
+        """Windows this run left unclassified because it was behind its source (on_overload keep_up)."""
+        return self.selection.skipped
+
     # ---- streaming ------------------------------------------------------------------------------------
 
     def work(self, input_items, output_items):
@@ -174,11 +207,15 @@ class classifier(gr.sync_block):
         self._tags.read(self, count)
         if self._watch_rx_rate:
             self._check_rx_rate(first + count)
-        results = self._classify(frame(samples[:count], self.window_length))
-        # Messages nobody receives (port not connected) are not built: a third of the reporting cost.
-        self._publishing = pmt.length(self.message_subscribers(PORT)) > 0
-        for index in range(count // self.window_length):
-            self._report(first + index * self.window_length, results, index)
+        # Every call returns whole windows, so the stream's window index is the item count / L.
+        indices = first // self.window_length + np.arange(count // self.window_length)
+        selection = self.selection
+        selection.observe(self, len(samples), self.min_output_buffer(0))
+        chosen = selection.chosen(indices)
+        if chosen.any():
+            windows = frame(samples[:count], self.window_length)
+            results = self._classify(windows if chosen.all() else windows[chosen])
+            self._report(indices[chosen], results)
         # Tags after the last window start still apply to the next call's first window.
         self._tags.forget_before(first + count)
         return count
@@ -209,6 +246,14 @@ class classifier(gr.sync_block):
         """The stream's rate at ``offset``, to date windows: stated, else tagged, else the model's."""
         return self.samp_rate or self._tags.rate(offset) or self.model.signal.sample_rate
 
+    def _rates(self, offsets: np.ndarray) -> float | np.ndarray:
+        """``_rate`` of many windows: one number, unless an rx_rate tag falls among them (rare)."""
+        if self.samp_rate or self._tags.latest("rx_rate", offsets[0]) == self._tags.latest(
+            "rx_rate", offsets[-1]
+        ):
+            return self._rate(int(offsets[0]))
+        return np.array([self._rate(offset) for offset in offsets.tolist()])
+
     def _check_rate(self, rate: float, source: str) -> bool:
         """Log once if ``rate`` is not the model's; True if it was not."""
         contract = self.model.signal
@@ -223,46 +268,82 @@ class classifier(gr.sync_block):
         )
         return True
 
-    def _report(self, offset: int, results: Results, index: int) -> None:
-        self._windows_seen += 1
-        if not self._should_report(results.label[index]):
-            return
-        summary = self._summary(results, index)
-        self.add_item_tag(0, offset, TAG_KEY, summary)
-        if self._publishing:
-            self.message_port_pub(PORT, self._message(summary, results, index, offset))
+    # ---- reports --------------------------------------------------------------------------------------
 
-    def _should_report(self, label: int) -> bool:
-        previous, self._previous_class = self._previous_class, label
-        return wants_report(self.report, self.report_every, self._windows_seen, label, previous)
-
-    def _summary(self, results: Results, index: int) -> pmt.pmt_base:
-        """The tag's dict: label, class, exit, entropy, confidence, unclassifiable."""
-        if not results.classified[index]:
-            fields = self._unclassifiable_fields
-        else:
-            label = results.label[index]
-            fields = (
-                self._label_pmts[label],
-                self._class_pmts[label],
-                self._exit_pmts[results.exit[index]],
-                pmt.from_double(results.entropy[index]),
-                pmt.from_double(results.confidence[index]),
-                pmt.PMT_F,
+    def _report(self, indices: np.ndarray, results: Results) -> None:
+        """Tag (and publish) the windows ``report`` selects of those classified (stream ``indices``)."""
+        picked = np.flatnonzero(
+            report_mask(
+                self.report, self.report_every, self._classified_seen, results.label, self._previous_class
             )
-        summary = pmt.make_dict()
-        for key, value in zip(_SUMMARY_KEYS, fields):
-            summary = pmt.dict_add(summary, key, value)
-        return summary
+        )
+        self._classified_seen += len(results)
+        self._previous_class = int(results.label[-1])
+        if len(picked) == 0:
+            return
+        indices = indices[picked]
+        offsets = indices * self.window_length
+        summaries = self._tag_values(results, picked)
+        add_item_tag = self.add_item_tag
+        for offset, summary in zip(offsets.tolist(), summaries):
+            add_item_tag(0, offset, TAG_KEY, summary)
+        # Messages nobody receives (port not connected) are not built: a third of the reporting cost.
+        self._publishing = pmt.length(self.message_subscribers(PORT)) > 0
+        if not self._publishing:
+            return
+        if self.message_mode == "batch":
+            self.message_port_pub(PORT, self._batch(offsets, indices, results, picked))
+            return
+        for offset, index, summary, probabilities in zip(
+            offsets.tolist(), indices.tolist(), summaries, results.probabilities[picked].tolist()
+        ):
+            self.message_port_pub(PORT, self._message(summary, probabilities, offset, index))
 
-    def _message(self, summary: pmt.pmt_base, results: Results, index: int, offset: int) -> pmt.pmt_base:
-        """The message: the tag's dict plus offset, probabilities, window count and rx metadata."""
-        probabilities = results.probabilities[index]
+    def _tag_values(self, results: Results, picked: np.ndarray) -> list[pmt.pmt_base]:
+        """The tag's dict of each picked window: label, class, exit, entropy, confidence, unclassifiable."""
+        bases, unclassifiable = self._tag_bases, self._unclassifiable_tag
+        entropy_key, confidence_key = _KEYS["entropy"], _KEYS["confidence"]
+        dict_add, from_double = pmt.dict_add, pmt.from_double
+        values = []
+        for label, exit_index, entropy, confidence in zip(
+            results.label[picked].tolist(),
+            results.exit[picked].tolist(),
+            results.entropy[picked].tolist(),
+            results.confidence[picked].tolist(),
+        ):
+            if label < 0:
+                values.append(unclassifiable)
+                continue
+            summary = dict_add(bases[label][exit_index], entropy_key, from_double(entropy))
+            values.append(dict_add(summary, confidence_key, from_double(confidence)))
+        return values
+
+    def _message(
+        self, summary: pmt.pmt_base, probabilities: list[float], offset: int, index: int
+    ) -> pmt.pmt_base:
+        """A window's message: its tag's dict plus offset, probabilities, window index and rx metadata."""
         message = pmt.dict_add(summary, _KEYS["offset"], pmt.from_uint64(offset))
         message = pmt.dict_add(
             message, _KEYS["probabilities"], pmt.init_f32vector(len(probabilities), probabilities)
         )
-        message = pmt.dict_add(message, _KEYS["window"], pmt.from_uint64(self._windows_seen - 1))
+        message = pmt.dict_add(message, _KEYS["window"], pmt.from_uint64(index))
         for key, value in self._tags.fields(offset, self._rate(offset)).items():
             message = pmt.dict_add(message, _KEYS[key], value)
         return message
+
+    def _batch(
+        self, offsets: np.ndarray, indices: np.ndarray, results: Results, picked: np.ndarray
+    ) -> pmt.pmt_base:
+        """One message with every picked window of this call, as vectors (``reports.BatchBuilder``)."""
+        shared, columns = self._tags.columns(offsets, self._rates(offsets))
+        return self._batches.message(
+            offsets,
+            indices,
+            results.label[picked],
+            results.exit[picked],
+            results.entropy[picked],
+            results.confidence[picked],
+            results.probabilities[picked],
+            shared,
+            columns,
+        )

@@ -33,15 +33,31 @@ import pmt
 from gnuradio import gr
 
 from .channels import Channel, ChannelPath, OverlapSaveBank, SignalFinder, channel_rate
-from .engine import DEFAULT_MAX_BATCH, EarlyExitEngine, requested_thresholds
+from .engine import DEFAULT_MAX_BATCH, requested_thresholds
 from .model_file import load_model
-from .reports import MessageBuilder, check_report, wants_report
-from .running import Results, UpstreamTags, WindowClassifier
+from .reports import (
+    BatchBuilder,
+    MessageBuilder,
+    check_message_mode,
+    check_report,
+    f64_column,
+    report_mask,
+    s32_column,
+)
+from .running import Results, UpstreamTags, WindowClassifier, WindowSelection, engine_for
 from .signal_detector import channel_map
 from .windows import frame
 
 PORT = pmt.intern("classification")
 CHANNELS_PORT = pmt.intern("channels")
+#: A batch's per-window channel columns and the window message's key each holds.
+_CHANNEL_COLUMNS = {
+    "channels": "channel",
+    "freq_offsets": "freq_offset",
+    "bandwidths": "bandwidth",
+    "snrs_db": "snr_db",
+    "window_sample_counts": "window_samples",
+}
 #: How far a channel's rate may be from the one asked for (the FFT sizes quantise it).
 RATE_TOLERANCE = 0.005
 #: Input the block's history (and so its input buffer) holds, in channeliser blocks.
@@ -51,11 +67,13 @@ HISTORY_BLOCKS = 4
 @dataclass
 class _ChannelState:
     """What the block keeps per channel besides its samples: where it was tuned (a restart goes back
-    there) and the report mode's memory."""
+    there), its windows (classified or not: their index in the channel's stream) and the report mode's
+    memory (how many were classified, the last one's class)."""
 
     path: ChannelPath
     tuned: float
     windows_seen: int = 0
+    classified_seen: int = 0
     previous_class: int | None = None
 
     def retune(self, freq_offset: float) -> None:
@@ -64,7 +82,7 @@ class _ChannelState:
 
     def restart(self) -> None:
         self.path.restart(self.tuned)
-        self.windows_seen, self.previous_class = 0, None
+        self.windows_seen, self.classified_seen, self.previous_class = 0, 0, None
 
 
 class _Pending(NamedTuple):
@@ -73,6 +91,7 @@ class _Pending(NamedTuple):
     state: _ChannelState
     windows: np.ndarray  # [k, window_length] complex
     offsets: np.ndarray  # each window's first input sample
+    indices: np.ndarray  # each window's index in the channel's stream
     fields: dict[str, pmt.pmt_base]  # the channel's keys as of that block
 
 
@@ -86,6 +105,10 @@ class multi_channel_classifier(gr.sync_block):
         squelch_db: channels whose SNR (in their bandwidth, measured on the input spectrum) is below
             this are not classified; -inf classifies everything.
         fft_size: the channeliser's FFT size; 0 picks bins of about 40 Hz.
+        message_mode, classify_every, on_overload, precision: as for ``eeamc.classifier``;
+            ``classify_every`` counts each channel's windows, a batch holds every channel's windows of a
+            work() call (``channels``, ``freq_offsets`` ... columns), and "behind" means the input
+            buffer stays full (the history lets work() see ``HISTORY_BLOCKS`` channeliser blocks).
 
     ``set_finder`` gives it a ``channels.SignalFinder`` that finds the channels in its own input (the
     scanner does this) instead of following ``channels`` messages; the finder's maps are then published on
@@ -107,6 +130,10 @@ class multi_channel_classifier(gr.sync_block):
         squelch_db: float = 6.0,
         max_batch: int = DEFAULT_MAX_BATCH,
         fft_size: int = 0,
+        message_mode: str = "window",
+        classify_every: int = 1,
+        on_overload: str = "queue",
+        precision: str = "auto",
     ) -> None:
         gr.sync_block.__init__(
             self, name="eeamc_multi_channel_classifier", in_sig=[np.complex64], out_sig=None
@@ -119,7 +146,9 @@ class multi_channel_classifier(gr.sync_block):
         self.model = load_model(model)
         self.contract = self.model.signal
         self.window_length = self.model.input_length
-        self.engine = EarlyExitEngine(self.model.net, self.model.thresholds, device)
+        self.selection = WindowSelection(classify_every, on_overload, self._log)
+        self.message_mode = check_message_mode(message_mode)
+        self.engine = engine_for(self.model, device, precision, self._log)
         self.max_batch = int(max_batch)
         self.squelch_db = float(squelch_db)
         self.bank = OverlapSaveBank(self.samp_rate, fft_size)
@@ -129,6 +158,7 @@ class multi_channel_classifier(gr.sync_block):
         # 8192 samples, 3 ms at 2.4 MS/s: a handful of windows per call).
         self.set_history(HISTORY_BLOCKS * self.bank.fft_size)
         self._messages = MessageBuilder(self.model.classes, self.engine.num_exits)
+        self._batches = BatchBuilder(self.model.classes)
         self.finder: SignalFinder | None = None
         # Channel changes and settings come from other threads; re-entrant: work() follows the finder.
         self._lock = threading.RLock()
@@ -161,6 +191,7 @@ class multi_channel_classifier(gr.sync_block):
             self._tuned_to = None
             self.windows_classified = 0
             self.windows_squelched = 0
+            self.selection.reset()
         return True
 
     def _log(self, level: str, text: str) -> None:
@@ -184,6 +215,14 @@ class multi_channel_classifier(gr.sync_block):
 
     def set_squelch(self, squelch_db: float) -> None:
         self.squelch_db = float(squelch_db)
+
+    def set_classify_every(self, classify_every: int) -> None:
+        """Classify one window in ``classify_every`` of each channel from the next work() call on."""
+        self.selection = WindowSelection(classify_every, self.selection.on_overload, self._log)
+
+    def windows_skipped(self) -> int:
+        """Windows this run left unclassified because it was behind its source (on_overload keep_up)."""
+        return self.selection.skipped
 
     # ---- channels ---------------------------------------------------------------------------------------
 
@@ -296,6 +335,7 @@ class multi_channel_classifier(gr.sync_block):
         samples = input_items[0][self.history() - 1 :]  # the history only enlarges the input buffer
         self._tags.read(self, len(samples))
         retunes = self._retunes(self.nitems_read(0), len(samples))
+        self.selection.observe(self, len(samples), 2 * self.history())  # its input buffer: 2 histories
         if not np.isfinite(samples).all():
             self._warn_once("nonfinite", "NaN/Inf input samples replaced by 0 (logged once)")
             samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
@@ -363,31 +403,53 @@ class multi_channel_classifier(gr.sync_block):
                 if state.path.snr_db < self.squelch_db:
                     self.windows_squelched += len(windows)
                     continue
+                indices = state.windows_seen + np.arange(len(windows))
+                state.windows_seen += len(windows)
+                chosen = self.selection.chosen(indices)
+                if not chosen.any():
+                    continue
                 # The channel's centre and SNR as of the block that completed these windows, not as of
                 # the end of the work() call: messages must not depend on how the stream was cut.
-                pending.append(_Pending(state, windows, offsets, self._channel_fields(state.path)))
+                fields = self._channel_fields(state.path)
+                pending.append(_Pending(state, windows[chosen], offsets[chosen], indices[chosen], fields))
         return pending
 
     def _classify_and_report(self, pending: list[_Pending]) -> None:
         windows = frame(np.concatenate([part.windows.reshape(-1) for part in pending]), self.window_length)
         results = self._classify(windows)
+        self.windows_classified += int(results.classified.sum())
         publishing = pmt.length(self.message_subscribers(PORT)) > 0
-        index = 0
-        for state, _, offsets, extra in pending:
-            for offset in offsets.tolist():
-                state.windows_seen += 1
-                if self._should_report(state, results.label[index]) and publishing:
-                    self.message_port_pub(PORT, self._message(results, index, offset, state, extra))
-                index += 1
-        self.windows_classified += sum(results.classified)
+        picked, start = [], 0
+        for part in pending:  # which windows each channel reports (its own report memory)
+            labels = results.label[start : start + len(part.offsets)]
+            state = part.state
+            mask = report_mask(
+                self.report, self.report_every, state.classified_seen, labels, state.previous_class
+            )
+            state.classified_seen += len(labels)
+            state.previous_class = int(labels[-1])
+            picked.append(start + np.flatnonzero(mask))
+            start += len(labels)
+        if not publishing:
+            return
+        if self.message_mode == "batch":
+            self._publish_batch(pending, picked, results)
+            return
+        for part, rows, first in zip(pending, picked, self._starts(pending)):
+            local = rows - first
+            for row, offset, index in zip(
+                rows.tolist(), part.offsets[local].tolist(), part.indices[local].tolist()
+            ):
+                self.message_port_pub(PORT, self._message(results, row, offset, index, part.fields))
+
+    @staticmethod
+    def _starts(pending: list[_Pending]) -> np.ndarray:
+        """Each part's first row in the call's results."""
+        return np.cumsum([0] + [len(part.offsets) for part in pending[:-1]])
 
     def _classify(self, windows: np.ndarray) -> Results:
         """Every window's result (unclassifiable where its input, the engine or its output failed)."""
         return self.window_classifier.classify(self.engine, windows)
-
-    def _should_report(self, state: _ChannelState, label: int) -> bool:
-        previous, state.previous_class = state.previous_class, label
-        return wants_report(self.report, self.report_every, state.windows_seen, label, previous)
 
     def _channel_fields(self, path: ChannelPath) -> dict[str, pmt.pmt_base]:
         return {
@@ -399,28 +461,57 @@ class multi_channel_classifier(gr.sync_block):
             "window_samples": pmt.from_double(self.window_length * self.bank.fft_size / path.size),
         }
 
-    def _message(
-        self, results: Results, index: int, offset: int, state: _ChannelState, extra
-    ) -> pmt.pmt_base:
+    def _message(self, results: Results, row: int, offset: int, window: int, extra) -> pmt.pmt_base:
         fields = {**extra, **self._tags.fields(offset, self.samp_rate)}
         if "rx_freq" in fields:
             # the same centre as the message's freq_offset: the one of the block the window came from
             fields["freq"] = pmt.from_double(
                 pmt.to_double(fields["rx_freq"]) + pmt.to_double(fields["freq_offset"])
             )
-        window = state.windows_seen - 1
-        if not results.classified[index]:
+        if not results.classified[row]:
             return self._messages.unclassifiable(offset, window, fields)
         return self._messages.message(
-            results.label[index],
-            results.exit[index],
-            results.entropy[index],
-            results.confidence[index],
-            results.probabilities[index],
+            int(results.label[row]),
+            int(results.exit[row]),
+            float(results.entropy[row]),
+            float(results.confidence[row]),
+            results.probabilities[row].tolist(),
             offset,
             window,
             fields,
         )
+
+    def _publish_batch(self, pending: list[_Pending], picked: list[np.ndarray], results: Results) -> None:
+        """One message with every channel's reported windows of this call (``reports.BatchBuilder``)."""
+        rows = np.concatenate(picked)
+        if len(rows) == 0:
+            return
+        starts = self._starts(pending)
+        offsets = np.concatenate([part.offsets[r - s] for part, r, s in zip(pending, picked, starts)])
+        indices = np.concatenate([part.indices[r - s] for part, r, s in zip(pending, picked, starts)])
+        per_part = [len(r) for r in picked]
+        columns = {
+            key: np.repeat([pmt.to_double(part.fields[name]) for part in pending], per_part)
+            for key, name in _CHANNEL_COLUMNS.items()
+        }
+        shared, tag_columns = self._tags.columns(offsets, self.samp_rate)
+        frequencies = self._tags.numbers("rx_freq", offsets)
+        if not np.isnan(frequencies).all():
+            tag_columns["freqs"] = f64_column(frequencies + columns["freq_offsets"])
+        channel_columns = {key: f64_column(values) for key, values in columns.items()}
+        channel_columns["channels"] = s32_column(columns["channels"])
+        message = self._batches.message(
+            offsets,
+            indices,
+            results.label[rows],
+            results.exit[rows],
+            results.entropy[rows],
+            results.confidence[rows],
+            results.probabilities[rows],
+            shared,
+            {**channel_columns, **tag_columns},
+        )
+        self.message_port_pub(PORT, message)
 
     def _warn_once(self, what: str, text: str) -> None:
         if what not in self._warned:

@@ -4,8 +4,9 @@
 """QA for eeamc.classifier: real flowgraphs, vector source -> classifier -> vector sink + message debug.
 
 Besides what a window's tag and message say: what a running flowgraph must survive (a second run, time
-stamps, an engine that fails for a while, bad input, model files of other shapes). ``FlakyEngine`` and
-``RecordingLogger`` are used by tests/test_reliability.py for the multi-channel path too.
+stamps, an engine that fails for a while, bad input, model files of other shapes), batched messages
+against window messages, classify_every, and falling behind a fast source (on_overload). ``FlakyEngine``
+and ``RecordingLogger`` are used by tests/test_reliability.py for the multi-channel path too.
 """
 
 import json
@@ -13,11 +14,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import pmt
 import torch
 from gnuradio import blocks, eeamc, gr, gr_unittest
+from gnuradio.eeamc import reports
 from gnuradio.eeamc.contract import RML22_SAMPLE_RATE
 from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10
 from gnuradio.eeamc.windows import frame, normalize
@@ -97,6 +100,34 @@ class FlakyEngine:
         return getattr(self._engine, name)
 
 
+class SlowEngine:
+    """An engine that takes ``seconds`` longer per call (a CPU too slow for its radio)."""
+
+    def __init__(self, engine: EarlyExitEngine, seconds: float) -> None:
+        self._engine = engine
+        self.seconds = seconds
+        self.windows = 0
+
+    def classify(self, windows):
+        time.sleep(self.seconds)
+        self.windows += len(windows)
+        return self._engine.classify(windows)
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+
+def comparable(record: dict) -> dict:
+    """A record with its float32 values as float32 (a window's message holds them as doubles, a batch as
+    float32, so their JSON decimals differ while the numbers are the same)."""
+    out = dict(record)
+    for key in ("entropy", "confidence"):
+        if out.get(key) is not None:
+            out[key] = np.float32(out[key])
+    out["probabilities"] = np.float32(out["probabilities"]).tolist()
+    return out
+
+
 class RecordingLogger:
     """Stands in for a block's ``logger`` (GNU Radio's writes where Python cannot read it in-process)."""
 
@@ -153,9 +184,10 @@ class qa_classifier(gr_unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def run_graph(self, samples, tags=(), chunk=None, prepare=None, **kwargs):
+    def run_graph(self, samples, tags=(), chunk=None, prepare=None, as_records=False, **kwargs):
         """Run samples through the classifier; ``chunk`` caps upstream work() sizes (odd boundaries);
-        ``prepare(block)`` runs before the flowgraph does."""
+        ``prepare(block)`` runs before the flowgraph does. Messages as pmt.to_python reads them, or
+        (``as_records``) as ``reports.records`` does, batches unrolled: a list per message."""
         tb = gr.top_block()
         source = blocks.vector_source_c(samples.tolist(), False, 1, list(tags))
         kwargs.setdefault("model", self.model_path)
@@ -173,7 +205,8 @@ class qa_classifier(gr_unittest.TestCase):
         tb.connect(block, sink)
         tb.msg_connect(block, "classification", debug, "store")
         tb.run()
-        messages = [pmt.to_python(debug.get_message(i)) for i in range(debug.num_messages())]
+        read = reports.records if as_records else pmt.to_python
+        messages = [read(debug.get_message(i)) for i in range(debug.num_messages())]
         return block, sink, messages
 
     def expected(self, samples, threshold=None):
@@ -537,6 +570,147 @@ class qa_classifier(gr_unittest.TestCase):
         warnings, _ = self.run_rate_check(noise(32), samp_rate=RML22_SAMPLE_RATE, rx_rate_tags=tags)
         self.assertEqual(warnings, [])
 
+    # ---- message_mode, classify_every, on_overload, precision -----------------------------------------
+
+    def test_batch_messages_equal_window_messages_window_by_window(self):
+        samples = noise(90)
+        tags = [
+            tag(0, "rx_freq", pmt.from_double(433.92e6)),
+            tag(5000, "rx_freq", pmt.from_double(868e6)),  # within a work() call: a column then
+            tag(0, "rx_time", rx_time(1_700_000_000, 0.999)),
+            tag(9000, "rx_time", rx_time(1_700_000_100, 0.25)),
+        ]
+        for options in (
+            {},
+            {"report": "change"},
+            {"report": "every_n", "report_every": 7},
+            {"classify_every": 3},
+        ):
+            with self.subTest(**options):
+                runs = {}
+                for mode in ("window", "batch"):
+                    _, sink, messages = self.run_graph(
+                        samples, tags=tags, chunk=40 * L, as_records=True, message_mode=mode, **options
+                    )
+                    amc = [(t.offset, pmt.to_python(t.value)) for t in tags_named(sink, "amc")]
+                    runs[mode] = (messages, amc)
+                windows, batches = runs["window"][0], runs["batch"][0]
+                self.assertTrue(all(len(m) == 1 for m in windows))
+                self.assertLess(len(batches), len(windows), "a batch per work() call, not per window")
+                unrolled = [record for batch in batches for record in batch]
+                self.assertGreater(len(unrolled), 5)
+                self.assertEqual([comparable(r) for r in unrolled], [comparable(m[0]) for m in windows])
+                self.assertEqual(runs["batch"][1], runs["window"][1], "tags do not depend on message_mode")
+                self.assertEqual([r["offset"] for r in unrolled], [offset for offset, _ in runs["batch"][1]])
+                self.assertEqual({r["rx_freq"] for r in unrolled}, {433.92e6, 868e6})
+
+    def test_batch_message_holds_vectors_that_match_the_engine(self):
+        samples = noise(100)
+        samples[3 * L] = np.nan  # one unclassifiable window
+        expected = self.expected(np.where(np.isfinite(samples), samples, 0))
+        tb = gr.top_block()
+        block = eeamc.classifier(model=self.model_path, device="cpu", message_mode="batch")
+        debug = blocks.message_debug()
+        tb.connect(
+            blocks.vector_source_c(samples.tolist(), False), block, blocks.null_sink(gr.sizeof_gr_complex)
+        )
+        tb.msg_connect(block, "classification", debug, "store")
+        tb.run()
+        batches = [debug.get_message(i) for i in range(debug.num_messages())]
+        self.assertGreater(len(batches), 0)
+
+        def column(batch, key):
+            return pmt.dict_ref(batch, pmt.intern(key), pmt.PMT_NIL)
+
+        offsets, classes, exits, entropies, probabilities = [], [], [], [], []
+        for batch in batches:
+            self.assertTrue(pmt.is_u64vector(column(batch, "offsets")))
+            self.assertTrue(pmt.is_s32vector(column(batch, "classes")))
+            self.assertTrue(pmt.is_s32vector(column(batch, "exits")))
+            self.assertTrue(pmt.is_f32vector(column(batch, "entropies")))
+            self.assertTrue(pmt.is_f32vector(column(batch, "confidences")))
+            self.assertEqual(pmt.to_python(column(batch, "class_names")), CLASSES)
+            offsets += pmt.u64vector_elements(column(batch, "offsets"))
+            classes += list(pmt.s32vector_elements(column(batch, "classes")))
+            exits += list(pmt.s32vector_elements(column(batch, "exits")))
+            entropies += list(pmt.f32vector_elements(column(batch, "entropies")))
+            probabilities += list(pmt.f32vector_elements(column(batch, "probabilities")))
+        self.assertEqual(offsets, list(range(0, 100 * L, L)))
+        labels, exit_taken = expected.label.tolist(), expected.exit.tolist()
+        labels[3] = exit_taken[3] = -1
+        self.assertEqual(classes, labels)
+        self.assertEqual(exits, exit_taken)
+        rows = np.array(probabilities, dtype=np.float32).reshape(100, len(CLASSES))
+        good = [i for i in range(100) if i != 3]
+        np.testing.assert_allclose(rows[good], expected.probabilities.numpy()[good], rtol=1e-5)
+        np.testing.assert_array_equal(rows[3], 0)
+        np.testing.assert_allclose(np.array(entropies)[good], expected.entropy.numpy()[good], rtol=1e-5)
+        self.assertTrue(np.isnan(entropies[3]))
+
+    def test_classify_every_n_runs_only_those_windows_through_the_network(self):
+        samples = noise(43)
+        seen = []
+
+        def prepare(block):
+            classify = block._classify
+            block._classify = lambda windows: seen.append(len(windows)) or classify(windows)
+
+        _, sink, messages = self.run_graph(samples, prepare=prepare, classify_every=4, chunk=13 * L)
+        picked = list(range(0, 43, 4))
+        self.assertEqual(sum(seen), len(picked))
+        self.assertEqual([m["window"] for m in messages], picked)
+        self.assertEqual([t.offset for t in tags_named(sink, "amc")], [i * L for i in picked])
+        expected = self.expected(samples)
+        self.assertEqual([m["class"] for m in messages], [int(expected.label[i]) for i in picked])
+        np.testing.assert_array_equal(np.array(sink.data(), dtype=np.complex64), samples)
+
+    def run_behind(self, on_overload, windows=600):
+        """A throttle-free source into a classifier whose engine is slow; (block, messages, engine, log)."""
+        logger = RecordingLogger()
+        engines = []
+
+        def prepare(block):
+            block.engine = SlowEngine(block.engine, 0.002)
+            engines.append(block.engine)
+            block.logger = logger
+            block.selection._log = block._log  # the selection logs through the block's (recorded) logger
+            # At most 8 windows a call from an input buffer of 128: the fast source keeps it full, as a
+            # radio does for a block behind it. (With no limit a call takes all it is given, and whether
+            # the source refills the buffer before the next call is a race between two threads.)
+            block.set_max_noutput_items(8 * L)
+
+        samples = noise(windows)
+        block, sink, messages = self.run_graph(
+            samples, prepare=prepare, on_overload=on_overload, max_batch=64
+        )
+        np.testing.assert_array_equal(np.array(sink.data(), dtype=np.complex64), samples)
+        return block, messages, engines[0], logger
+
+    def test_keep_up_classifies_fewer_windows_when_behind_and_counts_the_skipped(self):
+        block, messages, engine, logger = self.run_behind("keep_up")
+        skipped = block.windows_skipped()
+        self.assertGreater(skipped, 300, "a block that stays behind thins its windows")
+        self.assertEqual(engine.windows + skipped, 600)
+        self.assertEqual(len(messages), engine.windows)
+        expected = self.expected(noise(600)).label.tolist()
+        self.assertEqual([m["class"] for m in messages], [expected[m["window"]] for m in messages])
+        warnings = [text for text in logger.at("warn") if "behind the source" in text]
+        self.assertGreaterEqual(len(warnings), 1)
+        self.assertIn("window(s) skipped", warnings[0])
+
+    def test_queue_classifies_every_window_however_far_behind(self):
+        block, messages, engine, _ = self.run_behind("queue", windows=200)
+        self.assertEqual(block.windows_skipped(), 0)
+        self.assertEqual(engine.windows, 200)
+        self.assertEqual([m["window"] for m in messages], list(range(200)))
+
+    def test_precision_is_checked_and_runs_fp32_until_there_is_an_int8_engine(self):
+        for precision in ("auto", "fp32", "int8"):
+            _, _, messages = self.run_graph(noise(4), precision=precision)
+            self.assertEqual([m["class"] for m in messages], self.expected(noise(4)).label.tolist())
+        with self.assertRaisesRegex(ValueError, "precision must be one of"):
+            eeamc.classifier(model=self.model_path, precision="fp16")
+
     def test_construction_errors_are_clear(self):
         with self.assertRaisesRegex(eeamc.ModelFileError, "no such file"):
             eeamc.classifier(model=os.path.join(self.tmp.name, "missing.pt"))
@@ -546,6 +720,12 @@ class qa_classifier(gr_unittest.TestCase):
             eeamc.classifier(model=self.model_path, report="sometimes")
         with self.assertRaisesRegex(ValueError, "samp_rate must be >= 0"):
             eeamc.classifier(model=self.model_path, samp_rate=-1)
+        with self.assertRaisesRegex(ValueError, "message_mode must be one of"):
+            eeamc.classifier(model=self.model_path, message_mode="windows")
+        with self.assertRaisesRegex(ValueError, "classify_every must be a whole number >= 1"):
+            eeamc.classifier(model=self.model_path, classify_every=0)
+        with self.assertRaisesRegex(ValueError, "on_overload must be one of"):
+            eeamc.classifier(model=self.model_path, on_overload="drop")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,21 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """One classification as a PMT message: the keys every block publishes, built with cached PMTs.
 
-A message is a PMT dict: ``label`` (symbol), ``class`` (long), ``exit`` (long), ``entropy`` and
-``confidence`` (double), ``unclassifiable`` (bool), ``offset`` (uint64, the window's first input sample),
-``probabilities`` (f32vector in the model's class order) and ``window`` (uint64 running count), plus
+A window's message (``message_mode="window"``, ``MessageBuilder``) is a PMT dict: ``label`` (symbol),
+``class`` (long), ``exit`` (long), ``entropy`` and ``confidence`` (double), ``unclassifiable`` (bool),
+``offset`` (uint64, the window's first input sample), ``probabilities`` (f32vector in the model's class
+order) and ``window`` (uint64, the window's index in its stream), plus
 the extra keys a block adds (``channel``, ``freq_offset``, ``bandwidth``, ``snr_db``,
 ``window_samples``, ``freq``, and ``rx_freq`` / ``rx_time`` from upstream tags): ``MESSAGE_KEYS``.
+
+A batch (``message_mode="batch"``, ``BatchBuilder``) carries every window one ``work()`` call reported
+as a PMT dict of vectors, made from numpy arrays with nothing built per window: ``offsets`` (u64vector),
+``windows`` (u64vector), ``classes`` and ``exits`` (s32vector), ``entropies`` and ``confidences``
+(f32vector), ``probabilities`` (f32vector, windows x classes, row-major) and ``class_names`` (a vector of
+symbols), plus the block's keys: shared by every window as a scalar (as ``rx_freq`` is when one tag
+covers the whole batch), or one value per window in a column (``BATCH_COLUMNS``: ``channels``,
+``freq_offsets`` ...; ``rx_time_seconds`` / ``rx_time_fractions`` for UHD's time stamps). ``records``
+unrolls a batch into exactly the records the same windows' own messages give.
 
 ``to_json`` / ``records`` turn any such message (or a batch of them) into plain JSON types, the one
 conversion the listener, the JSON lines sink and the SigMF annotations use.
@@ -44,14 +54,33 @@ def check_report(report: str, report_every: int) -> tuple[str, int]:
     return report, int(report_every)
 
 
-def wants_report(report: str, report_every: int, window_count: int, label: int, previous: int | None) -> bool:
-    """Whether the ``window_count``-th window (from 1) of a stream, of class ``label`` after a window of
-    class ``previous``, is reported."""
+#: How a block publishes its reports: a message per window, or one per work() call with every window.
+MESSAGE_MODES = ("window", "batch")
+
+
+def check_message_mode(message_mode: str) -> str:
+    """The message mode, checked (ValueError naming the valid values)."""
+    if message_mode not in MESSAGE_MODES:
+        raise ValueError(f"message_mode must be one of {MESSAGE_MODES}, got {message_mode!r}")
+    return message_mode
+
+
+def report_mask(
+    report: str, report_every: int, seen: int, labels: np.ndarray, previous: int | None
+) -> np.ndarray:
+    """Which of a stream's next windows are reported (bool per window), without a loop over windows.
+
+    ``seen``: how many windows of the stream came before these; ``labels``: their classes in order (-1
+    unclassifiable); ``previous``: the class of the window before them (None: there was none)."""
+    labels = np.asarray(labels)
     if report == "change":
-        return label != previous
+        before = np.empty_like(labels)
+        before[:1] = np.iinfo(labels.dtype).min if previous is None else previous  # no class is that
+        before[1:] = labels[:-1]
+        return labels != before
     if report == "every_n":
-        return (window_count - 1) % report_every == 0
-    return True
+        return (seen + np.arange(len(labels))) % report_every == 0
+    return np.ones(len(labels), dtype=bool)
 
 
 class MessageBuilder:
@@ -117,10 +146,9 @@ class MessageBuilder:
         return message
 
 
-# ---- plain JSON types (the listener, the JSON lines sink and the SigMF writer share these) ----------------
-
 #: A batched message's per-window columns (``message_mode="batch"``) and the key each becomes in a
 #: window's record. ``probabilities`` is windows x classes, row-major; ``class_names`` names the classes.
+#: A column's None (a NaN in a float column) means the window has no such key, as its own message would.
 BATCH_COLUMNS = {
     "offsets": "offset",
     "classes": "class",
@@ -128,7 +156,86 @@ BATCH_COLUMNS = {
     "entropies": "entropy",
     "confidences": "confidence",
     "windows": "window",
+    "channels": "channel",
+    "freq_offsets": "freq_offset",
+    "bandwidths": "bandwidth",
+    "snrs_db": "snr_db",
+    "window_sample_counts": "window_samples",
+    "freqs": "freq",
+    "rx_freqs": "rx_freq",
+    "rx_times": "rx_time",
 }
+#: UHD's rx_time (whole seconds, fraction) of each window in two columns (the record's [s, fraction]).
+RX_TIME_COLUMNS = ("rx_time_seconds", "rx_time_fractions")
+#: The keys of the core columns (every batch has them; a record always gets them, None or not).
+_CORE = ("offset", "class", "exit", "entropy", "confidence", "window")
+
+
+class BatchBuilder:
+    """Builds the batched message of one work() call from numpy arrays (see the module docstring)."""
+
+    def __init__(self, classes: Sequence[str]) -> None:
+        self.num_classes = len(classes)
+        self._names = pmt.make_vector(len(classes), pmt.PMT_NIL)
+        for index, name in enumerate(classes):
+            pmt.vector_set(self._names, index, pmt.intern(name))
+        self._keys: dict[str, pmt.pmt_base] = {}
+
+    def key(self, name: str) -> pmt.pmt_base:
+        if name not in self._keys:
+            self._keys[name] = pmt.intern(name)
+        return self._keys[name]
+
+    def message(
+        self,
+        offsets: np.ndarray,
+        windows: np.ndarray,
+        classes: np.ndarray,
+        exits: np.ndarray,
+        entropies: np.ndarray,
+        confidences: np.ndarray,
+        probabilities: np.ndarray,
+        shared: dict[str, pmt.pmt_base],
+        columns: dict[str, pmt.pmt_base],
+    ) -> pmt.pmt_base:
+        """The batch of these windows (one row each; ``probabilities`` [windows, classes]); ``shared``
+        and ``columns`` hold the block's own keys, already PMTs (columns from ``column``)."""
+        fields = {
+            "offsets": u64_column(offsets),
+            "windows": u64_column(windows),
+            "classes": s32_column(classes),
+            "exits": s32_column(exits),
+            "entropies": f32_column(entropies),
+            "confidences": f32_column(confidences),
+            "probabilities": f32_column(np.asarray(probabilities).reshape(-1)),
+            "class_names": self._names,
+            **shared,
+            **columns,
+        }
+        message = pmt.make_dict()
+        for name, value in fields.items():
+            message = pmt.dict_add(message, self.key(name), value)
+        return message
+
+
+# Lists convert faster than numpy arrays in GNU Radio 3.10's bindings (pybind11 reads each element).
+def u64_column(values: np.ndarray) -> pmt.pmt_base:
+    return pmt.init_u64vector(len(values), np.asarray(values, np.uint64).tolist())
+
+
+def f32_column(values: np.ndarray) -> pmt.pmt_base:
+    return pmt.init_f32vector(len(values), np.asarray(values, np.float32).tolist())
+
+
+def f64_column(values: np.ndarray) -> pmt.pmt_base:
+    return pmt.init_f64vector(len(values), np.asarray(values, np.float64).tolist())
+
+
+def s32_column(values: np.ndarray) -> pmt.pmt_base:
+    return pmt.init_s32vector(len(values), np.asarray(values, np.int32).tolist())
+
+
+# ---- plain JSON types (the listener, the JSON lines sink and the SigMF writer share these) ----------------
 
 
 def to_json(message: pmt.pmt_base) -> Any:
@@ -247,8 +354,11 @@ def unroll_batch(batch: dict[str, Any]) -> list[dict[str, Any]]:
     Each window gets its column entries under the singular key (``offsets`` -> ``offset`` ...), its row
     of ``probabilities``, ``label`` from ``class_names`` (``unclassifiable`` for class -1) and
     ``unclassifiable``; ``window`` counts on from a batch's scalar ``window`` (the first window's) when
-    it has no ``windows`` column. Every other key (channel, frequencies, rx_time ...) is shared."""
-    columns = {key: batch[key] for key in BATCH_COLUMNS if isinstance(batch.get(key), list)}
+    it has no ``windows`` column. The other columns (``BATCH_COLUMNS``, ``RX_TIME_COLUMNS``) give each
+    window its value (none where None); every other key (channel, frequencies, rx_time ...) is shared."""
+    columns = {
+        key: batch[key] for key in (*BATCH_COLUMNS, *RX_TIME_COLUMNS) if isinstance(batch.get(key), list)
+    }
     count = len(columns["classes"])
     if any(len(column) != count for column in columns.values()):
         lengths = {key: len(column) for key, column in columns.items()}
@@ -267,7 +377,7 @@ def unroll_batch(batch: dict[str, Any]) -> list[dict[str, Any]]:
     }
     out = []
     for index in range(count):
-        window = {BATCH_COLUMNS[key]: column[index] for key, column in columns.items()}
+        window = {BATCH_COLUMNS.get(key, key): column[index] for key, column in columns.items()}
         label = window["class"]
         record = {
             "label": names[label] if 0 <= label < len(names) else "unclassifiable",
@@ -281,5 +391,15 @@ def unroll_batch(batch: dict[str, Any]) -> list[dict[str, Any]]:
         }
         if "window" in window or "window" in batch:
             record["window"] = window["window"] if "window" in window else batch["window"] + index
+        record.update(_window_extras(window, columns, index))
         out.append({**record, **shared})
     return out
+
+
+def _window_extras(window: dict[str, Any], columns: dict[str, list], index: int) -> dict[str, Any]:
+    """A window's values of the batch's columns beyond the core ones (None: the window has none)."""
+    extras = {key: value for key, value in window.items() if key not in (*_CORE, *RX_TIME_COLUMNS)}
+    seconds, fractions = (columns.get(name) for name in RX_TIME_COLUMNS)
+    if seconds is not None and fractions is not None:
+        extras["rx_time"] = None if fractions[index] is None else [seconds[index], fractions[index]]
+    return {key: value for key, value in extras.items() if value is not None}

@@ -3,7 +3,7 @@
 """What both classifying blocks need to keep going in a running flowgraph.
 
 ``eeamc.classifier`` and ``eeamc.multi_channel_classifier`` (inside ``scanner`` and
-``channel_classifier``) share three things here, so that they behave alike:
+``channel_classifier``) share these here, so that they behave alike:
 
 - ``UpstreamTags``: the ``rx_freq`` / ``rx_time`` / ``rx_rate`` tags a block has read, and for any window
   the metadata of its first sample: the latest ``rx_freq``, and an ``rx_time`` of its own, the latest
@@ -15,6 +15,9 @@
 - ``WindowClassifier``: one work() call's windows -> per-window results, with every window that cannot
   be classified (NaN/Inf or all-zero input, a failed engine call, a network whose output is not finite)
   marked so, and each cause logged once.
+- ``WindowSelection``: which windows are run through the network at all: one in ``classify_every``, and
+  with ``on_overload="keep_up"`` fewer while the block falls behind its source (counted and logged).
+- ``engine_for``: the engine at the ``precision`` asked for.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from typing import TypeVar
 import numpy as np
 import pmt
 import torch
+from gnuradio import gr
 
 from .engine import EarlyExitEngine, classify_in_batches
+from .reports import f64_column, u64_column
 from .windows import normalize, valid_windows
 
 #: Upstream tags whose value at a window's first sample its message carries (USRP / RTL-SDR sources).
@@ -42,6 +47,19 @@ METADATA_KEYS = ("rx_freq", "rx_time")
 RX_RATE = "rx_rate"
 #: A failing engine is logged at most this often (s) after its first failure.
 FAILURE_LOG_INTERVAL_S = 5.0
+#: What a block does when it falls behind its source: classify every window anyway (its input buffer
+#: stays full, and a radio source overflows), or classify fewer windows to keep up with it.
+OVERLOAD_MODES = ("queue", "keep_up")
+#: work() calls in a row that find the input full (or not) before a block counts as behind (caught up).
+BEHIND_CALLS = 4
+#: A call finds the input full when it holds at least this share of what the block's buffer lets it see.
+FULL_SHARE = 0.9
+#: Most a block behind its source thins its windows: it classifies at least one in this many.
+MAX_OVERLOAD_STRIDE = 64
+#: Skipped windows are logged at most this often (s).
+SKIP_LOG_INTERVAL_S = 5.0
+#: The numeric precisions a block may ask its engine for ("auto": the engine's choice for the device).
+PRECISIONS = ("auto", "fp32", "int8")
 
 #: ``log(level, text)``: level is a GNU Radio logger method name ("warn", "error", "info").
 Log = Callable[[str, str], None]
@@ -54,13 +72,13 @@ T = TypeVar("T")
 def time_after(value: pmt.pmt_base, seconds: float) -> pmt.pmt_base | None:
     """An ``rx_time`` value moved on by ``seconds``, in the same form: UHD's (uint64 s, double fraction)
     tuple, or a plain number; None if ``value`` is neither (it cannot be advanced)."""
-    if pmt.is_tuple(value) and pmt.length(value) == 2:
-        whole, fraction = pmt.tuple_ref(value, 0), pmt.tuple_ref(value, 1)
-        if not (pmt.is_integer(whole) or pmt.is_uint64(whole)) or not pmt.is_number(fraction):
+    if pmt.is_tuple(value):
+        parts = uhd_time(value)
+        if parts is None:
             return None
-        whole = pmt.to_uint64(whole) if pmt.is_uint64(whole) else pmt.to_long(whole)
+        whole, fraction = parts
         # The whole seconds stay an integer: a double holding seconds since 1970 keeps only ~0.1 us.
-        total = pmt.to_double(fraction) + seconds
+        total = fraction + seconds
         carry = math.floor(total)
         if whole + carry < 0:
             return None
@@ -140,6 +158,87 @@ class UpstreamTags:
             fields["rx_time"] = value if moved is None else moved
         return fields
 
+    def columns(
+        self, offsets: np.ndarray, rate: float
+    ) -> tuple[dict[str, pmt.pmt_base], dict[str, pmt.pmt_base]]:
+        """``fields`` for many windows at once (a batch's): (keys shared by all, per-window columns).
+
+        rx_freq is shared where one tag covers every window, else the ``rx_freqs`` column (NaN: no tag
+        yet); UHD time stamps become ``rx_time_seconds`` / ``rx_time_fractions``, worked out with numpy
+        exactly as ``time_after`` does. Values of another form (rare) fall back to a vector of each
+        window's own ``fields`` value (``rx_freqs`` / ``rx_times``), built window by window. ``rate``:
+        one for all windows, or each window's."""
+        shared: dict[str, pmt.pmt_base] = {}
+        columns: dict[str, pmt.pmt_base] = {}
+        offsets = np.asarray(offsets, dtype=np.int64)
+        if self._history["rx_freq"]:
+            which, values = self._latest_each("rx_freq", offsets)
+            numbers = self._numbers(which, values)
+            if which[0] >= 0 and (which == which[0]).all():
+                shared["rx_freq"] = values[which[0]]
+            elif np.isnan(numbers[which >= 0]).any():  # a value that is no number: each its own
+                columns["rx_freqs"] = self._each("rx_freq", offsets, rate)
+            else:
+                columns["rx_freqs"] = f64_column(numbers)
+        if self._history["rx_time"]:
+            columns.update(self._time_columns(offsets, rate))
+        return shared, columns
+
+    def numbers(self, name: str, offsets: np.ndarray) -> np.ndarray:
+        """The value of the latest ``name`` tag at or before each offset, as a number (NaN where there is
+        no such tag, or its value is no number)."""
+        if not self._history[name]:
+            return np.full(len(offsets), math.nan)
+        return self._numbers(*self._latest_each(name, np.asarray(offsets, dtype=np.int64)))
+
+    @staticmethod
+    def _numbers(which: np.ndarray, values: list[pmt.pmt_base]) -> np.ndarray:
+        numbers = [pmt.to_double(v) if pmt.is_real(v) or pmt.is_integer(v) else math.nan for v in values]
+        return np.array([*numbers, math.nan])[which]  # which = -1 (no tag yet) picks the NaN
+
+    def _latest_each(self, name: str, offsets: np.ndarray) -> tuple[np.ndarray, list[pmt.pmt_base]]:
+        """For each offset, the index of the latest ``name`` tag at or before it (-1: none; numpy picks
+        the last entry of an array one longer for it), and the tags' values."""
+        history = self._history[name]
+        starts = np.fromiter((entry[0] for entry in history), dtype=np.int64, count=len(history))
+        return np.searchsorted(starts, offsets, side="right") - 1, [entry[1] for entry in history]
+
+    def _each(self, name: str, offsets: np.ndarray, rate: float | np.ndarray) -> pmt.pmt_base:
+        """A PMT vector of every window's own ``fields`` value of ``name`` (nil where it has none)."""
+        vector = pmt.make_vector(len(offsets), pmt.PMT_NIL)
+        rates = np.broadcast_to(rate, offsets.shape).tolist()
+        for index, (offset, window_rate) in enumerate(zip(offsets.tolist(), rates)):
+            pmt.vector_set(vector, index, self.fields(offset, window_rate).get(name, pmt.PMT_NIL))
+        return vector
+
+    def _time_columns(self, offsets: np.ndarray, rate: float | np.ndarray) -> dict[str, pmt.pmt_base]:
+        which, values = self._latest_each("rx_time", offsets)
+        parts = [uhd_time(value) for value in values]
+        if any(parts[index] is None for index in which[which >= 0]):
+            return {"rx_times": self._each("rx_time", offsets, rate)}
+        wholes = np.array([part[0] if part else 0 for part in parts] + [0], dtype=np.int64)
+        fractions = np.array([part[1] if part else 0.0 for part in parts] + [math.nan])
+        starts = np.array([entry[0] for entry in self._history["rx_time"]] + [0], dtype=np.int64)
+        total = fractions[which] + (offsets - starts[which]) / rate  # as time_after: fraction + seconds
+        carry = np.floor(total)
+        seconds = wholes[which] + np.nan_to_num(carry).astype(np.int64)
+        if (seconds[which >= 0] < 0).any():  # before 0 s: time_after gives the tag's own value
+            return {"rx_times": self._each("rx_time", offsets, rate)}
+        return {
+            "rx_time_seconds": u64_column(np.where(which >= 0, seconds, 0)),
+            "rx_time_fractions": f64_column(total - carry),  # NaN where no tag came before
+        }
+
+
+def uhd_time(value: pmt.pmt_base) -> tuple[int, float] | None:
+    """UHD's rx_time tuple (uint64 whole seconds, double fraction) as Python numbers; None if not one."""
+    if not (pmt.is_tuple(value) and pmt.length(value) == 2):
+        return None
+    whole, fraction = pmt.tuple_ref(value, 0), pmt.tuple_ref(value, 1)
+    if not (pmt.is_integer(whole) or pmt.is_uint64(whole)) or not pmt.is_number(fraction):
+        return None
+    return (pmt.to_uint64(whole) if pmt.is_uint64(whole) else pmt.to_long(whole)), pmt.to_double(fraction)
+
 
 # ---- engine failures -----------------------------------------------------------------------------------
 
@@ -207,21 +306,31 @@ class EngineFailures:
 
 @dataclass
 class Results:
-    """Per-window results of one work() call as Python lists (indexing a tensor costs microseconds, paid
-    several times per reported window otherwise); ``classified[i]`` False: window i is unclassifiable."""
+    """Per-window results of one work() call as numpy arrays (one row per window; a block picks the rows
+    it reports with numpy and turns only those into Python values); ``classified[i]`` False: window i is
+    unclassifiable (label and exit -1, entropy NaN, confidence and probabilities 0)."""
 
-    classified: list[bool]
-    label: list[int]
-    exit: list[int]
-    entropy: list[float]
-    confidence: list[float]
-    probabilities: list[list[float]]
+    classified: np.ndarray  # bool [N]
+    label: np.ndarray  # int64 [N]
+    exit: np.ndarray  # int64 [N]
+    entropy: np.ndarray  # float32 [N]
+    confidence: np.ndarray  # float32 [N]
+    probabilities: np.ndarray  # float32 [N, classes]
+
+    def __len__(self) -> int:
+        return len(self.label)
 
     @classmethod
     def unclassifiable(cls, count: int, num_classes: int) -> Results:
         """``count`` windows none of which could be classified."""
-        return cls([False] * count, [-1] * count, [-1] * count, [math.nan] * count, [0.0] * count,
-                   [[0.0] * num_classes] * count)  # fmt: skip
+        return cls(
+            np.zeros(count, dtype=bool),
+            np.full(count, -1, dtype=np.int64),
+            np.full(count, -1, dtype=np.int64),
+            np.full(count, np.nan, dtype=np.float32),
+            np.zeros(count, dtype=np.float32),
+            np.zeros((count, num_classes), dtype=np.float32),
+        )
 
 
 def conditioned(windows: np.ndarray, normalization: str) -> np.ndarray:
@@ -299,15 +408,15 @@ class WindowClassifier:
         classified = np.zeros(count, dtype=bool)
         classified[valid] = finite
 
-        def spread(values: torch.Tensor, fill: float) -> list:
+        def spread(values: torch.Tensor, fill: float) -> np.ndarray:
             """One row per window: the engine's row for a classified window, ``fill`` for the others."""
             rows = np.full((count, *values.shape[1:]), fill, dtype=values.numpy().dtype)
             rows[valid] = values.numpy()
             rows[~classified] = fill
-            return rows.tolist()
+            return rows
 
         return Results(
-            classified.tolist(),
+            classified,
             spread(results.label, -1),
             spread(results.exit, -1),
             spread(results.entropy, math.nan),
@@ -323,3 +432,124 @@ class WindowClassifier:
         if what not in self._warned:
             self._warned.add(what)
             self._log("warn", text)
+
+
+# ---- which windows are classified ------------------------------------------------------------------------
+
+
+def check_selection(classify_every: int, on_overload: str) -> tuple[int, str]:
+    """``classify_every`` and ``on_overload``, checked (ValueError naming the valid values)."""
+    if int(classify_every) != classify_every or classify_every < 1:
+        raise ValueError(
+            f"classify_every must be a whole number >= 1 (1 = every window), got {classify_every}"
+        )
+    if on_overload not in OVERLOAD_MODES:
+        raise ValueError(f"on_overload must be one of {OVERLOAD_MODES}, got {on_overload!r}")
+    return int(classify_every), on_overload
+
+
+class WindowSelection:
+    """Which windows of a stream go through the network.
+
+    One in ``classify_every`` (the windows whose index in the stream is a multiple of it; the others are
+    not classified, nor reported). With ``on_overload="keep_up"`` a block that finds its input full on
+    ``BEHIND_CALLS`` work() calls in a row (it is behind its source) classifies half as many windows
+    again, down to one in ``MAX_OVERLOAD_STRIDE`` more, and as many again once it has found the input
+    not full as often: ``skipped`` counts the windows so left out, logged at most every
+    ``SKIP_LOG_INTERVAL_S``. ``on_overload="queue"`` classifies every window it is given however long it
+    takes (a recording's reader waits; a radio's buffer overflows)."""
+
+    def __init__(
+        self,
+        classify_every: int,
+        on_overload: str,
+        log: Log,
+        interval_s: float = SKIP_LOG_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.classify_every, self.on_overload = check_selection(classify_every, on_overload)
+        self._log = log
+        self.interval_s = float(interval_s)
+        self._clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        """A new run: nothing skipped, not behind."""
+        self.stride = 1  # of the windows classify_every picks, one in this many is classified
+        self.skipped = 0
+        self._full_calls = self._calm_calls = 0
+        self._most = 0  # the most input items a call of this run was given
+        self._logged_at, self._logged_skipped = -math.inf, 0
+
+    def observe(self, block: gr.basic_block, available: int, buffer_items: int) -> None:
+        """One work() call of ``block`` was given ``available`` input items; ``buffer_items``: the size of
+        the buffer that bounds what a call is given.
+
+        GNU Radio 3.10 gives a call at most about half that buffer (measured: 4,096 items a call with an
+        8,192-item output buffer, 16,384 with 32,768), and never more than the block's max_noutput_items;
+        so a call is given a full buffer when it gets as much as the most any call of this run got, and
+        at least half the buffer (a radio's chunks that a block keeps up with are smaller)."""
+        if self.on_overload != "keep_up":
+            return
+        self._most = max(self._most, available)
+        capacity = max(self._most, buffer_items // 2)
+        if block.is_set_max_noutput_items():
+            capacity = min(capacity, block.max_noutput_items())
+        if available >= FULL_SHARE * capacity:
+            self._full_calls, self._calm_calls = self._full_calls + 1, 0
+            if self._full_calls >= BEHIND_CALLS and self.stride < MAX_OVERLOAD_STRIDE:
+                self.stride, self._full_calls = self.stride * 2, 0
+        else:
+            self._calm_calls, self._full_calls = self._calm_calls + 1, 0
+            if self._calm_calls >= BEHIND_CALLS and self.stride > 1:
+                self.stride, self._calm_calls = self.stride // 2, 0
+                if self.stride == 1:
+                    self._log("info", f"caught up with the source: classifying again every window "
+                                      f"picked ({self.skipped} skipped while behind)")  # fmt: skip
+
+    def chosen(self, indices: np.ndarray) -> np.ndarray:
+        """Which windows (by index in their stream, from 0) are classified: a bool per window."""
+        picked = indices % self.classify_every == 0
+        if self.stride == 1:
+            return picked
+        kept = picked & ((indices // self.classify_every) % self.stride == 0)
+        self.skipped += int(picked.sum() - kept.sum())
+        self._log_skips()
+        return kept
+
+    def _log_skips(self) -> None:
+        now = self._clock()
+        if now - self._logged_at < self.interval_s or self.skipped == self._logged_skipped:
+            return
+        self._log(
+            "warn",
+            f"behind the source (its input buffer stays full): classifying one window in "
+            f"{self.stride * self.classify_every}; {self.skipped - self._logged_skipped} window(s) skipped "
+            f"since the last report, {self.skipped} in all (on_overload='keep_up'; logged at most every "
+            f"{self.interval_s:g} s)",
+        )
+        self._logged_at, self._logged_skipped = now, self.skipped
+
+
+# ---- precision -------------------------------------------------------------------------------------------
+
+
+def check_precision(precision: str) -> str:
+    """The ``precision`` parameter, checked (ValueError naming the valid values)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return precision
+
+
+def engine_for(model, device: str, precision: str, log: Log) -> EarlyExitEngine:
+    """The model's engine at ``precision`` on ``device``; what was chosen and why is logged once.
+
+    The int8 engine (engine.py's ``precision``, quantization.resolve_precision) is not in this checkout
+    yet: until it is, every precision runs fp32, and asking for int8 says so in the log."""
+    check_precision(precision)
+    engine = EarlyExitEngine(model.net, model.thresholds, device)
+    if precision == "int8":
+        log("warn", "precision 'int8' asked for, but this build has no int8 engine yet: running fp32")
+    elif precision == "auto":
+        log("info", f"precision auto: fp32 on {engine.device} (this build has no int8 engine yet)")
+    return engine
