@@ -6,22 +6,46 @@ Plain PyTorch, no GNU Radio: the block, the evaluation code and the benchmarks a
 ``EarlyExitEngine.classify``. Windows whose entropy at an exit is within that exit's threshold leave
 there; only the others are gathered and carried through the deeper layers, resuming from the tensor
 saved at the exit, so a window that left early never costs another backbone layer.
+
+What an exit costs beyond its branch is kept small: softmax and entropy come from one log_softmax, the
+undecided windows are gathered once per exit with index_select, results stay on the device (written in
+place, a window that goes deeper is simply overwritten later) and come back in one copy at the end of
+the batch; on CUDA the windows go up from a reused pinned buffer and the only synchronisation per exit
+is the one that learns how many windows go on (their number sizes the deeper layers' work).
+
+Precision: ``fp32`` runs the BatchNorm-folded network, on the CPU channels-last (channels_last.py: the
+first convolution is ~10x faster so); ``int8`` runs ``quantization.int8_network`` (CPU only, float
+logits, so the entropies and the exit decision are computed in float as in fp32). ``auto`` is resolved
+before the engine (quantization.resolve_precision).
+
+Adaptive exits (``adaptive_exits=True``, the paper's future work): an early exit that few windows take
+(low SNR) only adds its branch to every window's cost. ``AdaptiveExits`` watches the share leaving at
+each exit and stops running an exit whose share fell below its break-even, probing it on one batch in
+``probe_every`` and running it again once the probes show windows leaving. A skipped exit's windows go
+on to the next exit (at least as accurate); which exits ran is in each window's MACs.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
+from .channels_last import channels_last_network
 from .networks import EarlyExitNet, fold_batchnorm
 
 #: Windows per classify() call the block uses unless told otherwise (its max_batch); evaluation times
 #: batches of this size.
 DEFAULT_MAX_BATCH = 256
+
+#: What the engine runs (``auto`` is resolved before it, by quantization.resolve_precision).
+ENGINE_PRECISIONS: tuple[str, ...] = ("fp32", "int8")
+
+_LN10 = math.log(10.0)
 
 
 @dataclass
@@ -42,6 +66,16 @@ class Classification:
 def entropy_log10(probabilities: torch.Tensor) -> torch.Tensor:
     """E = -sum p log10 p per row, with 0 log 0 = 0 (as scipy.stats.entropy(base=10))."""
     return -(probabilities * torch.log10(probabilities.clamp_min(1e-30))).sum(dim=1)
+
+
+def softmax_and_entropy(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(softmax probabilities, log10 entropy) of float logits [B, classes] from one log_softmax pass:
+    E = -sum p ln p / ln 10, where ln p comes from log_softmax (exact for tiny p, so 0 log 0 = 0)."""
+    log_p = torch.log_softmax(logits.float(), dim=1)
+    p = log_p.exp()
+    # A logit of -inf gives ln p = -inf and p = 0; the floor keeps 0 * ln p at 0 instead of NaN.
+    entropy = (p * log_p.clamp_min(-1e30)).sum(dim=1).mul_(-1.0 / _LN10)
+    return p, entropy
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -66,13 +100,123 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
+def check_precision(precision: str, device: torch.device) -> str:
+    """'fp32' or 'int8' (any case); ValueError naming the fix for anything else, or int8 on CUDA."""
+    name = str(precision).strip().lower()
+    if name not in ENGINE_PRECISIONS:
+        raise ValueError(
+            f"precision {precision!r}: the engine runs fp32 or int8 (resolve 'auto' first with "
+            "quantization.resolve_precision)"
+        )
+    if name == "int8" and device.type != "cpu":
+        raise ValueError(f"precision int8 runs on the CPU only, device is {device}: use device cpu or fp32")
+    return name
+
+
+def runnable_network(
+    net: EarlyExitNet, folded: EarlyExitNet, precision: str, int8_params: dict | None, device: torch.device
+) -> torch.nn.Module:
+    """What classify() runs: the int8 network, the channels-last fp32 network (CPU) or the folded one."""
+    if precision == "int8":
+        try:
+            from . import quantization
+        except ImportError as error:
+            raise ValueError(
+                f"precision int8 is not available in this installation ({error}): use precision fp32"
+            ) from error
+        if int8_params is None:
+            raise ValueError(
+                "precision int8 needs the model's int8 parameters (int8_params): add them with "
+                "python -m training quantize, or use precision fp32"
+            )
+        return quantization.int8_network(net, int8_params)
+    if device.type == "cpu":
+        return channels_last_network(folded)
+    return folded.to(device)
+
+
+def gather_rows(h: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Rows ``rows`` of a batch, in one index_select; a channels-last tensor stays channels-last (so the
+    next convolution does not convert it back)."""
+    if h.dim() == 4 and not h.is_contiguous() and h.is_contiguous(memory_format=torch.channels_last):
+        return h.permute(0, 2, 3, 1).index_select(0, rows).permute(0, 3, 1, 2)
+    return h.index_select(0, rows)
+
+
+class AdaptiveExits:
+    """Which early exits to run: skips an exit whose share of leaving windows is below its break-even.
+
+    Each exit's share is counted over at least ``window`` windows that reached it; below ``min_share``
+    the exit is skipped, and while skipped one batch in ``probe_every`` still runs it (a probe) so its
+    share keeps being measured; when the probes' share is back at ``min_share`` or above, it runs again.
+    ``min_share`` defaults to each exit's break-even in multiply-accumulates: its branch's cost over what
+    a window leaving there saves (the rest of the backbone and its head), e.g. 0.083 for V1.
+    Not thread-safe by itself: the engine calls it under its lock.
+    """
+
+    def __init__(
+        self,
+        min_share: Sequence[float],
+        window: int = 512,
+        probe_every: int = 8,
+    ) -> None:
+        if window < 1 or probe_every < 1:
+            raise ValueError(f"window and probe_every must be >= 1, got {window} and {probe_every}")
+        self.min_share = [float(s) for s in min_share]
+        self.window = int(window)
+        self.probe_every = int(probe_every)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was seen (new thresholds: every exit runs again and is measured afresh)."""
+        count = len(self.min_share)
+        self.skipped = [False] * count
+        self._arrived = [0] * count
+        self._left = [0] * count
+        self._since_probe = [0] * count
+
+    def plan(self, enabled: Sequence[bool]) -> list[bool]:
+        """Of the exits switched on (threshold > 0), those to run on the next batch."""
+        run = []
+        for k, on in enumerate(enabled):
+            if on and self.skipped[k]:
+                self._since_probe[k] += 1
+                on = self._since_probe[k] >= self.probe_every
+                if on:
+                    self._since_probe[k] = 0
+            run.append(on)
+        return run
+
+    def record(self, exit_index: int, arrived: int, left: int) -> None:
+        """``arrived`` windows reached exit ``exit_index`` (which ran) and ``left`` of them left there."""
+        self._arrived[exit_index] += arrived
+        self._left[exit_index] += left
+        if self._arrived[exit_index] >= self.window:
+            share = self._left[exit_index] / self._arrived[exit_index]
+            self.skipped[exit_index] = share < self.min_share[exit_index]
+            self._arrived[exit_index] = self._left[exit_index] = 0
+            self._since_probe[exit_index] = 0
+
+
+def break_even_shares(net: EarlyExitNet) -> list[float]:
+    """Per early exit: the share of windows that must leave there for its branch to pay, in MACs
+    (branch cost / the backbone and head a leaving window skips)."""
+    segments, classifiers = net.segment_macs(), net.exit_macs()
+    return [
+        classifiers[k] / max(1, sum(segments[k + 1 :]) + classifiers[-1]) for k in range(net.num_exits - 1)
+    ]
+
+
 class EarlyExitEngine:
     """Classifies batches of windows [B, 2, L] with early exits.
 
     ``thresholds`` holds one entropy threshold per early exit; a threshold of 0 switches that exit off
     (even for a window whose entropy is exactly 0), so all zeros is the plain backbone. The engine runs
-    its own copy of ``net`` with BatchNorm folded into the convolutions (``fold_batchnorm``): later
-    changes to ``net`` do not reach it.
+    its own copy of ``net`` with BatchNorm folded into the convolutions (``fold_batchnorm``), in
+    ``precision`` fp32 or int8 (with the model's ``int8_params``): later changes to ``net`` do not reach
+    it. ``adaptive_exits`` skips early exits that are not paying (see AdaptiveExits; off by default so
+    that a batch's results never depend on the batches before it, as evaluation needs). classify() may
+    be called from several threads (one call at a time runs).
     """
 
     def __init__(
@@ -80,58 +224,130 @@ class EarlyExitEngine:
         net: EarlyExitNet,
         thresholds: Sequence[float] | float | None = None,
         device: str | torch.device = "auto",
+        precision: str = "fp32",
+        int8_params: dict | None = None,
+        adaptive_exits: bool = False,
     ) -> None:
         self.device = resolve_device(device)
-        self.net = fold_batchnorm(net).to(self.device)
+        self.precision = check_precision(precision, self.device)
+        self._folded = fold_batchnorm(net)  # fp32, plain layout, on the CPU: the MACs bookkeeping
+        self.net = runnable_network(net, self._folded, self.precision, int8_params, self.device)
+        self.num_classes = int(net.num_classes)
+        self.input_length = int(net.input_length)
+        self._lock = threading.RLock()
+        self._macs: dict[tuple[bool, ...], torch.Tensor] = {}
+        self._staging: torch.Tensor | None = None  # pinned host buffer for CUDA uploads
+        self.adaptive = AdaptiveExits(break_even_shares(self._folded)) if adaptive_exits else None
         self.thresholds = [0.0] * (net.num_exits - 1)
         self.set_thresholds(0.0 if thresholds is None else thresholds)
 
     @property
     def num_exits(self) -> int:
-        return self.net.num_exits
+        return self._folded.num_exits
+
+    @property
+    def skipped_exits(self) -> list[int]:
+        """Early exits adaptive exits is skipping now (empty without adaptive exits)."""
+        with self._lock:
+            return [k for k, skipped in enumerate(self.adaptive.skipped) if skipped] if self.adaptive else []
 
     def set_thresholds(self, thresholds: Sequence[float] | float) -> None:
         """One value for every early exit, or one per early exit; negative, NaN or Inf is refused."""
         values = parse_thresholds(thresholds, len(self.thresholds))
-        self.thresholds = values
-        # A disabled exit's branch is never run, so it costs nothing.
-        enabled = [t > 0 for t in values]
-        self.exit_macs = torch.tensor(self.net.macs_per_exit(enabled), dtype=torch.int64)
+        with self._lock:
+            self.thresholds = values
+            # A disabled exit's branch is never run, so it costs nothing.
+            self.exit_macs = self.macs_for([t > 0 for t in values])
+            if self.adaptive:
+                self.adaptive.reset()
+
+    def macs_for(self, run: Sequence[bool]) -> torch.Tensor:
+        """MACs of a window leaving at each exit when the early exits ``run`` ran (cached)."""
+        key = tuple(bool(r) for r in run)
+        if key not in self._macs:
+            self._macs[key] = torch.tensor(self._folded.macs_per_exit(list(key)), dtype=torch.int64)
+        return self._macs[key]
 
     @torch.inference_mode()
     def classify(self, windows: torch.Tensor) -> Classification:
         """Classify a batch [B, 2, L] (already normalised as the model expects)."""
-        if windows.dim() != 3 or windows.shape[1] != 2 or windows.shape[2] != self.net.input_length:
+        if windows.dim() != 3 or windows.shape[1] != 2 or windows.shape[2] != self.input_length:
             raise ValueError(
-                f"expected windows shaped [batch, 2, {self.net.input_length}], got {list(windows.shape)}"
+                f"expected windows shaped [batch, 2, {self.input_length}], got {list(windows.shape)}"
             )
-        batch = windows.shape[0]
-        num_classes = self.net.num_classes
-        probabilities = torch.zeros(batch, num_classes)
-        entropy = torch.zeros(batch)
-        exits = torch.full((batch,), self.num_exits - 1, dtype=torch.int64)
+        with self._lock:
+            enabled = [t > 0 for t in self.thresholds]
+            run = self.adaptive.plan(enabled) if self.adaptive else enabled
+            probabilities, entropy, exits, arrivals = self._run(self._upload(windows), run)
+            if self.adaptive:
+                for k, (arrived, left) in arrivals.items():
+                    self.adaptive.record(k, arrived, left)
+            confidence, label = probabilities.max(dim=1)
+            label, exits, entropy, confidence, probabilities = self._download(
+                label, exits, entropy, confidence, probabilities
+            )
+            return Classification(label, exits, entropy, confidence, probabilities, self.macs_for(run)[exits])
 
-        h = windows.to(self.device, torch.float32, non_blocking=True)
-        pending = torch.arange(batch, device=self.device)  # original row of each row of h
+    def _run(
+        self, h: torch.Tensor, run: Sequence[bool]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[int, tuple[int, int]]]:
+        """(probabilities, entropy, exit, {early exit: (windows arrived, windows left)}) on the device."""
+        batch, last = h.shape[0], self.num_exits - 1
+        probabilities = torch.empty(batch, self.num_classes, device=self.device)
+        entropy = torch.empty(batch, device=self.device)
+        exits = torch.empty(batch, dtype=torch.int64, device=self.device)
+        pending: torch.Tensor | None = None  # original row of each row of h; None: all, in order
+        arrivals = {}
         for exit_index in range(self.num_exits):
             h = self.net.run_segment(h, exit_index)
-            last = exit_index == self.num_exits - 1
-            if not last and self.thresholds[exit_index] == 0:
-                continue  # exit switched off: its branch is not even run
-            p = torch.softmax(self.net.exit_logits(h, exit_index), dim=1)
-            e = entropy_log10(p)
-            leave = torch.ones_like(e, dtype=torch.bool) if last else e <= self.thresholds[exit_index]
-            rows = pending[leave].cpu()
-            probabilities[rows] = p[leave].float().cpu()
-            entropy[rows] = e[leave].float().cpu()
-            exits[rows] = exit_index
-            stay = ~leave
-            if not bool(stay.any()):
+            if exit_index < last and not run[exit_index]:
+                continue  # exit switched off or skipped: its branch is not even run
+            p, e = softmax_and_entropy(self.net.exit_logits(h, exit_index))
+            # Every window here gets this exit's results; those that go on are overwritten deeper.
+            if pending is None:
+                probabilities.copy_(p)
+                entropy.copy_(e)
+                exits.fill_(exit_index)
+            else:
+                probabilities.index_copy_(0, pending, p)
+                entropy.index_copy_(0, pending, e)
+                exits.index_fill_(0, pending, exit_index)
+            if exit_index == last:
                 break
-            h, pending = h[stay], pending[stay]
+            # NaN entropy stays undecided, as a window whose entropy is over the threshold.
+            stay = torch.nonzero(~(e <= self.thresholds[exit_index])).squeeze(1)  # the one sync
+            arrivals[exit_index] = (len(e), len(e) - len(stay))
+            if len(stay) == 0:
+                break
+            if len(stay) < len(e):
+                h = gather_rows(h, stay)
+                pending = stay if pending is None else pending.index_select(0, stay)
+        return probabilities, entropy, exits, arrivals
 
-        confidence, label = probabilities.max(dim=1)
-        return Classification(label, exits, entropy, confidence, probabilities, self.exit_macs[exits])
+    def _upload(self, windows: torch.Tensor) -> torch.Tensor:
+        """The windows as float32 on the device; to CUDA in one copy from a reused pinned buffer."""
+        if self.device.type == "cpu":
+            return windows.to(torch.float32)
+        batch = windows.shape[0]
+        if self._staging is None or self._staging.shape[0] < batch:
+            self._staging = torch.empty((batch, *windows.shape[1:]), dtype=torch.float32, pin_memory=True)
+        # Safe to reuse: the previous batch's upload finished before its results were downloaded.
+        staged = self._staging[:batch]
+        staged.copy_(windows)
+        return staged.to(self.device, non_blocking=True)
+
+    def _download(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
+        """The results on the CPU; from CUDA packed into one float tensor and copied back once."""
+        if self.device.type == "cpu":
+            return list(tensors)
+        columns = [t.float().reshape(len(t), -1) for t in tensors]
+        host = torch.cat(columns, dim=1).cpu()
+        parts, start = [], 0
+        for tensor, column in zip(tensors, columns):
+            part = host[:, start : start + column.shape[1]].reshape(tensor.shape)
+            parts.append(part.to(tensor.dtype) if tensor.dtype != torch.float32 else part.contiguous())
+            start += column.shape[1]
+        return parts
 
 
 def parse_thresholds(thresholds: Sequence[float] | float, num_early_exits: int) -> list[float]:
