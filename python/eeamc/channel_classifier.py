@@ -35,6 +35,8 @@ class channel_classifier(gr.hier_block2):
             the model's rate).
         model, device, threshold, report, report_every, max_batch: as for ``eeamc.classifier``.
         squelch_db: windows are classified only while the channel's SNR reaches this (dB); -inf = always.
+        message_mode, classify_every, on_overload, precision: as for ``eeamc.classifier`` (a batch
+            message also carries the channel's fields, one value per window).
     """
 
     def __init__(
@@ -49,6 +51,10 @@ class channel_classifier(gr.hier_block2):
         report_every: int = 1,
         squelch_db: float = 6.0,
         max_batch: int = DEFAULT_MAX_BATCH,
+        message_mode: str = "window",
+        classify_every: int = 1,
+        on_overload: str = "queue",
+        precision: str = "auto",
     ) -> None:
         gr.hier_block2.__init__(
             self,
@@ -68,6 +74,10 @@ class channel_classifier(gr.hier_block2):
             report_every=report_every,
             squelch_db=squelch_db,
             max_batch=max_batch,
+            message_mode=message_mode,
+            classify_every=classify_every,
+            on_overload=on_overload,
+            precision=precision,
         )
         contract = self.classifier.contract
         self.bandwidth = float(bandwidth) or contract.occupied_bandwidth
@@ -104,3 +114,10 @@ class channel_classifier(gr.hier_block2):
 
     def set_squelch_db(self, squelch_db: float) -> None:
         self.classifier.set_squelch(squelch_db)
+
+    def set_classify_every(self, classify_every: int) -> None:
+        self.classifier.set_classify_every(classify_every)
+
+    def windows_skipped(self) -> int:
+        """Windows left unclassified because the block was behind its source (on_overload keep_up)."""
+        return self.classifier.windows_skipped()

@@ -33,7 +33,15 @@ from .contract import rates_match
 from .engine import DEFAULT_MAX_BATCH, requested_thresholds
 from .model_file import load_model
 from .reports import UNCLASSIFIABLE, BatchBuilder, check_message_mode, check_report, report_mask
-from .running import METADATA_KEYS, Results, UpstreamTags, WindowClassifier, WindowSelection, engine_for
+from .running import (
+    METADATA_KEYS,
+    Results,
+    UpstreamTags,
+    WindowClassifier,
+    WindowSelection,
+    check_selection,
+    engine_for,
+)
 from .windows import frame
 
 TAG_KEY = pmt.intern("amc")
@@ -189,7 +197,7 @@ class classifier(gr.sync_block):
 
     def set_classify_every(self, classify_every: int) -> None:
         """Classify one window in ``classify_every`` from the next work() call on."""
-        self.selection = WindowSelection(classify_every, self.selection.on_overload, self._log)
+        self.selection.classify_every, _ = check_selection(classify_every, self.selection.on_overload)
 
     def windows_skipped(self) -> int:
         """Windows this run left unclassified because it was behind its source (on_overload keep_up)."""

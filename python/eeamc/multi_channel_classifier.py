@@ -44,7 +44,7 @@ from .reports import (
     report_mask,
     s32_column,
 )
-from .running import Results, UpstreamTags, WindowClassifier, WindowSelection, engine_for
+from .running import Results, UpstreamTags, WindowClassifier, WindowSelection, check_selection, engine_for
 from .signal_detector import channel_map
 from .windows import frame
 
@@ -218,7 +218,7 @@ class multi_channel_classifier(gr.sync_block):
 
     def set_classify_every(self, classify_every: int) -> None:
         """Classify one window in ``classify_every`` of each channel from the next work() call on."""
-        self.selection = WindowSelection(classify_every, self.selection.on_overload, self._log)
+        self.selection.classify_every, _ = check_selection(classify_every, self.selection.on_overload)
 
     def windows_skipped(self) -> int:
         """Windows this run left unclassified because it was behind its source (on_overload keep_up)."""

@@ -40,6 +40,9 @@ class scanner(gr.hier_block2):
             (``report`` applies per channel).
         min_snr_db: a signal is followed when its SNR in its own bandwidth reaches this (dB).
         max_channels: most signals followed at once (the strongest).
+        message_mode, classify_every, on_overload, precision: as for ``eeamc.classifier``;
+            ``classify_every`` counts each channel's windows, and a batch message holds every channel's
+            windows of a work() call (``channels``, ``freq_offsets`` ... one value per window).
     """
 
     def __init__(
@@ -53,6 +56,10 @@ class scanner(gr.hier_block2):
         min_snr_db: float = 6.0,
         max_channels: int = 8,
         max_batch: int = DEFAULT_MAX_BATCH,
+        message_mode: str = "window",
+        classify_every: int = 1,
+        on_overload: str = "queue",
+        precision: str = "auto",
     ) -> None:
         gr.hier_block2.__init__(
             self, "eeamc_scanner", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0)
@@ -70,6 +77,10 @@ class scanner(gr.hier_block2):
             report_every=report_every,
             squelch_db=min_snr_db - SQUELCH_MARGIN_DB,
             max_batch=max_batch,
+            message_mode=message_mode,
+            classify_every=classify_every,
+            on_overload=on_overload,
+            precision=precision,
         )
         # samples -> channels: the finder resolves the model's bandwidth into about 16 bins
         bandwidth = self.classifier.contract.occupied_bandwidth
@@ -94,3 +105,10 @@ class scanner(gr.hier_block2):
     def set_min_snr_db(self, min_snr_db: float) -> None:
         self.finder.min_snr_db = float(min_snr_db)
         self.classifier.set_squelch(min_snr_db - SQUELCH_MARGIN_DB)
+
+    def set_classify_every(self, classify_every: int) -> None:
+        self.classifier.set_classify_every(classify_every)
+
+    def windows_skipped(self) -> int:
+        """Windows left unclassified because the block was behind its source (on_overload keep_up)."""
+        return self.classifier.windows_skipped()
