@@ -47,7 +47,7 @@ def windows_of(name, impairments, snr=10, per=200, nominal=False, wav=None, seed
         audio_path=None if wav is None else str(wav),
     )
     source = None if wav is None else audio.load_audio(wav).samples
-    return generate_windows(config, name, snr, source)
+    return generate_windows(config, name, snr, source)[0]
 
 
 def test_cli_writes_every_class_with_labels_and_provenance(tmp_path, audio_wav):

@@ -109,9 +109,14 @@ def carrier_phase(xo_error: np.ndarray, sample_rate: float = SAMPLE_RATE_HZ) -> 
 
 def etu70_taps(sample_rate: float = SAMPLE_RATE_HZ) -> tuple[list[float], list[float]]:
     """ETU70 path delays in (fractional) samples and path amplitudes, as selective_fading_model wants."""
-    delays = [delay * 1e-9 * sample_rate for delay in ETU70_DELAYS_NS]
-    magnitudes = [10 ** (gain / 20.0) for gain in ETU70_GAINS_DB]
-    return delays, magnitudes
+    return delay_taps(ETU70_DELAYS_NS, ETU70_GAINS_DB, sample_rate)
+
+
+def delay_taps(
+    delays_ns: Sequence[float], gains_db: Sequence[float], sample_rate: float
+) -> tuple[list[float], list[float]]:
+    """A delay profile (ns, dB) as path delays in samples and amplitudes."""
+    return [delay * 1e-9 * sample_rate for delay in delays_ns], [10 ** (gain / 20.0) for gain in gains_db]
 
 
 def fade(
@@ -119,11 +124,8 @@ def fade(
 ) -> list[np.ndarray]:
     """Pass each segment through its own ETU70 ``selective_fading_model`` (seeded), one flowgraph."""
     delays, magnitudes = etu70_taps(sample_rate)
-    top = gr.top_block()
-    sinks = []
-    for segment, seed in zip(segments, seeds, strict=True):
-        source = blocks.vector_source_c(segment.tolist())
-        fader = channels.selective_fading_model(
+    faders = [
+        channels.selective_fading_model(
             FADING_SINUSOIDS,
             DOPPLER_HZ / sample_rate,
             False,
@@ -133,11 +135,49 @@ def fade(
             magnitudes,
             FADING_TAPS,
         )
+        for seed in seeds
+    ]
+    return run_through(segments, faders)
+
+
+def run_through(segments: Sequence[np.ndarray], blocks_per_segment: Sequence[gr.basic_block | None]):
+    """Each segment through its own block (None: unchanged), all in one flowgraph; the outputs."""
+    top = gr.top_block()
+    sinks = []
+    for segment, block in zip(segments, blocks_per_segment, strict=True):
         sink = blocks.vector_sink_c()
-        top.connect(source, fader, sink)
+        chain = [blocks.vector_source_c(segment.tolist()), *([block] if block is not None else []), sink]
+        top.connect(*chain)
         sinks.append(sink)
     top.run()
     return [np.array(sink.data(), dtype=np.complex64) for sink in sinks]
+
+
+def fader(
+    kind: str,
+    doppler_hz: float,
+    rician_k: float,
+    seed: int,
+    profiles: dict[str, tuple[Sequence[float], Sequence[float]]],
+    sample_rate: float = SAMPLE_RATE_HZ,
+) -> gr.basic_block | None:
+    """A fading block: "none" (None), flat "rayleigh" or "rician", or a tapped-delay profile by name.
+
+    ``profiles`` maps a profile name to (delays in ns, powers in dB), e.g. 3GPP's EPA/EVA/ETU.
+    """
+    doppler = doppler_hz / sample_rate
+    if kind == "none":
+        return None
+    if kind in ("rayleigh", "rician"):
+        return channels.fading_model(FADING_SINUSOIDS, doppler, kind == "rician", rician_k, int(seed))
+    if kind not in profiles:
+        raise ValueError(
+            f"unknown fading {kind!r}: choose none, rayleigh, rician or one of {sorted(profiles)}"
+        )
+    delays, magnitudes = delay_taps(*profiles[kind], sample_rate)
+    return channels.selective_fading_model(
+        FADING_SINUSOIDS, doppler, False, rician_k, int(seed), delays, magnitudes, FADING_TAPS
+    )
 
 
 def complex_noise(rng: np.random.Generator, shape: tuple[int, ...], power: float) -> np.ndarray:

@@ -61,6 +61,10 @@ CLASS_ALIASES: dict[str, str] = {
 }
 
 SPLITS = ("train", "val", "test", "all")
+#: What a split keeps together: "window" = the paper's per-window split; "stream" = every window cut from
+#: one generated stream (one fading and offset realisation, one audio excerpt) in the same split; "auto" =
+#: what the file says (its ``split_unit`` attribute: generate's robust profile says stream).
+SPLIT_BY = ("auto", "window", "stream")
 WINDOW_MODES = ("split", "crop")
 
 #: Highest SNR in the RML2016 pickles; RML22 goes to 20 dB.
@@ -83,6 +87,8 @@ class Dataset:
     #: int64 [N]: the file record each window was cut from (RML2018 frames give several windows each);
     #: the split keeps one record's windows together so no frame is both trained and tested on.
     record: np.ndarray | None = field(default=None, repr=False)
+    #: int64 [N]: the generated stream each window was cut from (files with a dataset ``S``), else None.
+    stream: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -96,6 +102,7 @@ class Dataset:
             snr=self.snr[index],
             attrs=dict(self.attrs),
             record=None if self.record is None else self.record[index],
+            stream=None if self.stream is None else self.stream[index],
         )
 
     @property
@@ -241,6 +248,7 @@ def load_hdf5(
         windows_per_row = windows_per_record(path, record_length, length, window_mode)
         check_memory(path, rows.size * windows_per_row * 2 * length * 4)
         x = read_rows(file["X"], rows, channels_last, length, window_mode)
+        stream = read_streams(path, file, rows, x_shape[0])
     attrs["window_mode"] = "as-is" if record_length == length else window_mode
     return Dataset(
         x=x,
@@ -250,7 +258,18 @@ def load_hdf5(
         source=str(path),
         attrs=attrs,
         record=np.repeat(rows.astype(np.int64), windows_per_row),
+        stream=None if stream is None else np.repeat(stream, windows_per_row),
     )
+
+
+def read_streams(path: Path, file: h5py.File, rows: np.ndarray, count: int) -> np.ndarray | None:
+    """The stream id (dataset ``S``) of each selected row, or None when the file has none."""
+    if "S" not in file:
+        return None
+    streams = np.asarray(file["S"][...]).reshape(-1).astype(np.int64)
+    if streams.shape[0] != count:
+        raise ValueError(f"dataset {path}: X has {count} rows but S (stream ids) {streams.shape[0]}")
+    return streams[rows]
 
 
 def read_our_labels(path: Path, file: h5py.File, attrs: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
@@ -561,6 +580,9 @@ def split_indices_from_labels(
         shuffled = rng.permutation(group_units.size)
         n_test = round_half_up(group_units.size * test_fraction)
         n_val = round_half_up((group_units.size - n_test) * val_fraction)
+        if record is not None and group_units.size >= 3:  # few streams (a small file): one each at least
+            n_test = max(n_test, 1 if test_fraction > 0 else 0)
+            n_val = max(n_val, 1 if val_fraction > 0 else 0)
         assignment = np.empty(group_units.size, dtype=np.int8)  # 0 train, 1 val, 2 test, per unit
         assignment[shuffled[:n_test]] = 2
         assignment[shuffled[n_test : n_test + n_val]] = 1
@@ -574,12 +596,32 @@ def split_indices_from_labels(
 
 
 def split_indices(
-    dataset: Dataset, seed: int = 25, test_fraction: float = 0.1, val_fraction: float = 0.1
+    dataset: Dataset,
+    seed: int = 25,
+    test_fraction: float = 0.1,
+    val_fraction: float = 0.1,
+    split_by: str = "auto",
 ) -> dict[str, np.ndarray]:
-    """The paper's stratified split of ``dataset`` (see ``split_indices_from_labels``)."""
+    """The stratified split of ``dataset`` (see ``split_indices_from_labels``), by window or by stream."""
+    units = dataset.stream if resolve_split_by(dataset, split_by) == "stream" else dataset.record
     return split_indices_from_labels(
-        dataset.y, dataset.snr, seed, test_fraction, val_fraction, dataset.classes, dataset.record
+        dataset.y, dataset.snr, seed, test_fraction, val_fraction, dataset.classes, units
     )
+
+
+def resolve_split_by(dataset: Dataset, split_by: str) -> str:
+    """ "window" or "stream" for ``split_by`` (one of SPLIT_BY); ValueError naming the fix otherwise."""
+    if split_by not in SPLIT_BY:
+        raise ValueError(f"split_by {split_by!r} is not one of {SPLIT_BY}")
+    if split_by == "auto":
+        wanted = dataset.attrs.get("split_unit", "window")
+        return "stream" if wanted == "stream" and dataset.stream is not None else "window"
+    if split_by == "stream" and dataset.stream is None:
+        raise ValueError(
+            f"dataset {dataset.source}: a split by stream needs stream ids (dataset S), which it lacks; "
+            "regenerate it with `python -m training generate` (version 2 or later), or split by window"
+        )
+    return split_by
 
 
 def load_split(
@@ -591,17 +633,24 @@ def load_split(
     length: int = 128,
     test_fraction: float = 0.1,
     val_fraction: float = 0.1,
+    split_by: str = "auto",
     **load_options: Any,
 ) -> Dataset:
-    """One split (train, val, test, or all = every window) of a dataset file."""
+    """One split (train, val, test, or all = every window) of a dataset file, by window or by stream
+    (``split_by``: see SPLIT_BY)."""
     if split not in SPLITS:
         raise ValueError(f"split {split!r} is not one of {SPLITS}")
     dataset = load_dataset(path, classes=classes, snrs=snrs, length=length, **load_options)
     if split == "all":
         dataset.attrs["split"] = "all"
         return dataset
-    part = dataset.subset(split_indices(dataset, seed, test_fraction, val_fraction)[split])
-    part.attrs.update(split=split, split_seed=seed, split_fractions=[test_fraction, val_fraction])
+    part = dataset.subset(split_indices(dataset, seed, test_fraction, val_fraction, split_by)[split])
+    part.attrs.update(
+        split=split,
+        split_seed=seed,
+        split_fractions=[test_fraction, val_fraction],
+        split_by=resolve_split_by(dataset, split_by),
+    )
     return part
 
 

@@ -30,11 +30,12 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from gnuradio.eeamc.synthetic_band import ANALOG_CLASSES
 from gnuradio.eeamc.windows import NORMALIZATIONS, frame, normalize
 from tqdm import tqdm
 
 from training import audio as audio_source
-from training import channel
+from training import channel, robust
 from training.datasets import RML22_CLASSES
 from training.modulators import EXCESS_BANDWIDTH, SAMPLES_PER_SYMBOL, Modulator, make_modulator
 from training.provenance import code_version
@@ -54,7 +55,10 @@ IMPAIRMENTS = {
     "clock": frozenset({"clock"}),  # SRO + CFO + phase offset, as RML22's ClockOnly
 }
 FORMATS = ("h5", "rml")
-GENERATOR_VERSION = 1
+#: 2: per-window stream ids (S), the robust profile and its noise class.
+GENERATOR_VERSION = 2
+#: Stream ids: job index x this + the stream's index within the job (a job never has this many).
+STREAMS_PER_JOB_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,11 @@ class GenerationConfig:
     normalization: str = "l1"
     window_length: int = WINDOW_LENGTH
     audio_path: str | None = None  # WAV for the analog classes; None: no analog class chosen
+    profile: str = "rml22"  # rml22: the paper's single values; robust: per-stream draws (training/robust.py)
 
     @property
     def stream_items(self) -> int:
+        """RML22's stream length in source items (the robust profile sets its lengths per class)."""
         return self.window_length * WINDOWS_PER_STREAM + TRANSIENT
 
     @property
@@ -135,8 +141,29 @@ class _StreamBatch:
         seeds = rng.integers(0, 2**31 - 1, len(self.plans))
         segments = [row[begin:end] for row, end in zip(self.samples, self.ends, strict=True)]
         faded = channel.fade(segments, seeds)
-        for row, end, segment in zip(self.samples, self.ends, faded, strict=True):
+        self._put_back(begin, faded)
+
+    def fading_each(self, draws: list[robust.StreamDraw]) -> None:
+        """The robust profile: each stream through its own drawn fading channel."""
+        begin = TRANSIENT - channel.FADING_SETTLE
+        faders = [
+            channel.fader(d.fading, d.doppler_hz, d.rician_k, d.seed, robust.DELAY_PROFILES) for d in draws
+        ]
+        segments = [row[begin:end] for row, end in zip(self.samples, self.ends, strict=True)]
+        self._put_back(begin, channel.run_through(segments, faders))
+
+    def _put_back(self, begin: int, segments: list[np.ndarray]) -> None:
+        for row, end, segment in zip(self.samples, self.ends, segments, strict=True):
             row[begin:end] = segment
+
+    def rotate(self, rotation: np.ndarray) -> None:
+        """Multiply the kept part of every stream by ``rotation`` [streams, kept samples]."""
+        kept = self.samples[:, TRANSIENT:]
+        kept *= rotation[:, : kept.shape[1]]
+
+    @property
+    def counts(self) -> list[int]:
+        return [len(plan) for plan in self.plans]
 
     def windows(self, unit_power: bool, phase_rng: np.random.Generator | None) -> np.ndarray:
         """Cut the windows; scale each stream to unit power; rotate by CFO and phase when the clock is on."""
@@ -157,8 +184,11 @@ class _StreamBatch:
 
 def generate_windows(
     config: GenerationConfig, class_name: str, snr: int, audio: np.ndarray | None = None
-) -> np.ndarray:
-    """The ``config.per`` windows of one (class, SNR) as complex64 [per, L], before per-window scaling."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``config.per`` windows of one (class, SNR) as complex64 [per, L], before per-window scaling,
+    and the index (within this job) of the stream each was cut from."""
+    if config.profile == "robust":
+        return generate_robust_windows(config, class_name, snr, audio)
     signal_seed, framing_seed, clock_seed, fading_seed, phase_seed, noise_seed = job_seeds(
         config.seed, class_name, snr
     )
@@ -183,7 +213,63 @@ def generate_windows(
     if "noise" in effects:
         noise_power = 10 ** (-snr / 10)
         windows += channel.complex_noise(np.random.default_rng(noise_seed), windows.shape, noise_power)
-    return windows
+    return windows, stream_of_windows(plans)
+
+
+def robust_stream_items(modulator: Modulator, length: int) -> int:
+    """Source items that give at least ``length`` output samples at the robust profile's slowest rate."""
+    ratio = robust.min_rate_ratio(digital=not modulator.uses_audio)
+    needed = int(np.ceil(length / ratio)) + 1
+    items = needed
+    while modulator.output_length(items) < needed:
+        items += max(1, needed - modulator.output_length(items))
+    return items
+
+
+def stream_of_windows(plans: list[np.ndarray]) -> np.ndarray:
+    """For every window, in order, the index of the stream (plan) it was cut from."""
+    return np.repeat(np.arange(len(plans), dtype=np.int64), [len(plan) for plan in plans])
+
+
+def generate_robust_windows(
+    config: GenerationConfig, class_name: str, snr: int, audio: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The robust profile's windows of one (class, SNR): every stream with its own drawn parameters.
+
+    modulation (drawn pulse, index, samples per symbol and sample-rate offset) -> drawn fading ->
+    carrier offset, drift, phase noise -> unit power -> windows -> AWGN (true SNR) -> IQ imbalance and DC
+    offset. The `noise` class has white or low-passed noise where the others have a modulated signal.
+    """
+    draw_seed, framing_seed, signal_seed, phase_seed, noise_seed, _ = job_seeds(config.seed, class_name, snr)
+    draw_rng, signal_rng = np.random.default_rng(draw_seed), np.random.default_rng(signal_seed)
+    phase_rng = np.random.default_rng(phase_seed)
+    is_noise = class_name == robust.NOISE_CLASS
+    modulator = None if is_noise else make_modulator(class_name)
+    # Streams of about the same kept length for every class (RML22 counts source items, which makes a
+    # QAM64 stream a sixth as long as a BPSK one); lengths are set for the slowest drawn rate.
+    length = TRANSIENT + robust.WINDOWS_PER_STREAM * config.window_length
+    items = length if is_noise else robust_stream_items(modulator, length)
+    plans = plan_windows(
+        np.random.default_rng(framing_seed), length - TRANSIENT, config.per, config.window_length
+    )
+    draws = robust.draw_streams(draw_rng, len(plans))
+    cut = []
+    for first in range(0, len(plans), STREAMS_PER_FLOWGRAPH):
+        batch_draws = draws[first : first + STREAMS_PER_FLOWGRAPH]
+        if is_noise:
+            rows = robust.noise_streams(batch_draws, length, signal_rng)
+        else:
+            rows = modulator.modulate_each(signal_rng, batch_draws, items, length, audio)
+        batch = _StreamBatch(rows, plans[first : first + STREAMS_PER_FLOWGRAPH], config.window_length)
+        if not is_noise:
+            batch.fading_each(batch_draws)
+            batch.rotate(robust.carrier_rotation(batch_draws, length - TRANSIENT, phase_rng))
+        cut.append(batch.windows(True, None))
+    windows = np.concatenate(cut)
+    windows += channel.complex_noise(np.random.default_rng(noise_seed), windows.shape, 10 ** (-snr / 10))
+    return robust.receiver_impairments(windows, draws, [len(plan) for plan in plans]), stream_of_windows(
+        plans
+    )
 
 
 _AUDIO_CACHE: dict[str, np.ndarray] = {}
@@ -198,26 +284,29 @@ def _audio_for(config: GenerationConfig) -> np.ndarray | None:
     return _AUDIO_CACHE[config.audio_path]
 
 
-def generate_job(config: GenerationConfig, class_name: str, snr: int) -> np.ndarray:
-    """One (class, SNR): float32 [per, 2, L], normalised per window as ``config.normalization`` says."""
-    samples = generate_windows(config, class_name, snr, _audio_for(config))
-    return normalize(frame(samples.reshape(-1), config.window_length), config.normalization)
+def generate_job(config: GenerationConfig, class_name: str, snr: int) -> tuple[np.ndarray, np.ndarray]:
+    """One (class, SNR): float32 [per, 2, L], normalised per window as ``config.normalization`` says,
+    and each window's stream index within the job."""
+    samples, streams = generate_windows(config, class_name, snr, _audio_for(config))
+    return normalize(frame(samples.reshape(-1), config.window_length), config.normalization), streams
 
 
-def _job_worker(job: tuple[int, GenerationConfig, str, int]) -> tuple[int, np.ndarray]:
+def _job_worker(job: tuple[int, GenerationConfig, str, int]) -> tuple[int, np.ndarray, np.ndarray]:
     index, config, class_name, snr = job
-    return index, generate_job(config, class_name, snr)
+    return index, *generate_job(config, class_name, snr)
 
 
 def generate_dataset(
     config: GenerationConfig, workers: int = 1, progress: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """X float32 [N,2,L], Y int64 (index into config.classes), Z int64 SNR, ordered by class then SNR."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """X float32 [N,2,L], Y int64 (index into config.classes), Z int64 SNR, S int64 stream id (unique in
+    the file; a stream's windows are consecutive), ordered by class, SNR, stream."""
     jobs = [
         (i, config, name, snr)
         for i, (name, snr) in enumerate((n, s) for n in config.classes for s in config.snrs)
     ]
     x = np.empty((len(jobs) * config.per, 2, config.window_length), dtype=np.float32)
+    s = np.empty(len(jobs) * config.per, dtype=np.int64)
     bar = tqdm(total=len(jobs), desc="generate", unit="job", disable=not progress)
     if workers <= 1:
         results = map(_job_worker, jobs)
@@ -226,8 +315,9 @@ def generate_dataset(
         pool = multiprocessing.get_context("spawn").Pool(min(workers, len(jobs)))
         results = pool.imap_unordered(_job_worker, jobs)
     try:
-        for index, windows in results:
+        for index, windows, streams in results:
             x[index * config.per : (index + 1) * config.per] = windows
+            s[index * config.per : (index + 1) * config.per] = index * STREAMS_PER_JOB_LIMIT + streams
             bar.update()
     finally:
         bar.close()
@@ -235,7 +325,7 @@ def generate_dataset(
             pool.terminate()
     y = np.repeat([config.classes.index(name) for _, _, name, _ in jobs], config.per).astype(np.int64)
     z = np.repeat([snr for _, _, _, snr in jobs], config.per).astype(np.int64)
-    return x, y, z
+    return x, y, z, s
 
 
 # ------------------------------------------------------------------------------------------- output
@@ -245,6 +335,7 @@ def equivalent_command(args: argparse.Namespace) -> str:
     """The command line that regenerates this file, every option spelled out (defaults included)."""
     parts = [
         "python -m training generate",
+        f"--profile {args.profile}",
         f"--out {args.out}",
         f"--per {args.per}",
         "--snrs " + ",".join(str(s) for s in args.snrs),
@@ -302,16 +393,31 @@ def provenance(
         sro_per_xo_error=channel.SRO_PER_XO_ERROR,
         **audio_info,
     )
+    if config.profile == "robust":  # the single values above are RML22's; this profile draws per stream
+        attrs.update(
+            robust.attributes(),
+            fading="per stream, drawn: see robust_fading_choices",
+            clock="per stream, drawn: see robust_sample_rate_offset_ppm and robust_carrier_*",
+            rolloff="per stream, drawn: see robust_rolloff",
+            samples_per_symbol="per stream, drawn: see robust_samples_per_symbol",
+        )
+    # Which split keeps a test honest: RML22 (and the paper) split windows; a robust file's windows of one
+    # stream share its fading, offsets and audio, so they stay in one split (training.datasets).
+    attrs["split_unit"] = "stream" if config.profile == "robust" else "window"
     return attrs
 
 
-def write_hdf5(path: Path, x: np.ndarray, y: np.ndarray, z: np.ndarray, attrs: dict) -> None:
-    """X/Y/Z plus attributes (lists of strings stay lists; the class list is ``classes``)."""
+def write_hdf5(
+    path: Path, x: np.ndarray, y: np.ndarray, z: np.ndarray, attrs: dict, s: np.ndarray | None = None
+) -> None:
+    """X/Y/Z (and S: stream ids) plus attributes (string lists stay lists; the class list is ``classes``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as file:
         file.create_dataset("X", data=x, chunks=(min(len(x), 1024), *x.shape[1:]) if len(x) else None)
         file.create_dataset("Y", data=y)
         file.create_dataset("Z", data=z)
+        if s is not None:
+            file.create_dataset("S", data=s)
         for key, value in attrs.items():
             file.attrs[key] = list(value) if isinstance(value, tuple) else value
 
@@ -358,6 +464,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, required=True, help="output file (HDF5; the pickle with --format rml)"
     )
+    parser.add_argument(
+        "--profile",
+        choices=robust.PROFILES,
+        default="rml22",
+        help="rml22: RML22's single values (the paper's reproduction); robust: per-stream draws of pulse, "
+        "FSK index, samples/symbol, offsets, fading, phase noise, IQ imbalance, DC and audio source, plus "
+        "a 'noise' class (ranges: docs/dataset.md)",
+    )
     parser.add_argument("--per", type=int, default=2000, help="windows per (class, SNR)")
     parser.add_argument(
         "--snrs",
@@ -368,8 +482,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--classes",
         type=_name_list,
-        default=",".join(RML22_CLASSES),
-        help="comma-separated class names",
+        default=None,
+        help=f"comma-separated class names (default: RML22's ten; the robust profile adds "
+        f"{robust.NOISE_CLASS!r})",
     )
     parser.add_argument(
         "--impairments", choices=list(IMPAIRMENTS), default="all", help="channel effects to apply"
@@ -402,17 +517,27 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> tuple[GenerationConfig, dict[str, str]]:
     """Validate the options; make or find the audio source when an analog class is chosen."""
-    unknown = [name for name in args.classes if name not in RML22_CLASSES]
+    known = profile_classes(args.profile)
+    if args.classes is None:
+        args.classes = known
+    unknown = [name for name in args.classes if name not in known]
     if unknown or not args.classes:
-        raise ValueError(f"unknown or no classes {list(unknown)}: choose from {','.join(RML22_CLASSES)}")
+        raise ValueError(
+            f"unknown or no classes {list(unknown)} for profile {args.profile}: choose from {','.join(known)}"
+        )
+    if args.profile == "robust" and (args.nominal_snr or args.impairments != "all"):
+        raise ValueError(
+            "the robust profile always applies every impairment at true SNR: "
+            "drop --nominal-snr and --impairments (they are for the rml22 profile)"
+        )
     if len(set(args.classes)) != len(args.classes) or len(set(args.snrs)) != len(args.snrs) or not args.snrs:
         raise ValueError("--classes and --snrs must be non-empty and without repeats")
     if args.per < 1 or args.length < 8:
         raise ValueError("--per must be at least 1 and --length at least 8")
-    classes = tuple(name for name in RML22_CLASSES if name in args.classes)  # the project's label order
+    classes = tuple(name for name in known if name in args.classes)  # the project's label order
     audio_info: dict[str, str] = {}
     audio_path = None
-    if any(make_modulator(name).uses_audio for name in classes):
+    if any(name in ANALOG_CLASSES for name in classes):
         path = args.audio if args.audio is not None else audio_source.ensure_default_audio()
         loaded = audio_source.load_audio(path)
         audio_path = str(Path(path).resolve())
@@ -437,8 +562,14 @@ def config_from_args(args: argparse.Namespace) -> tuple[GenerationConfig, dict[s
         normalization=args.normalization,
         window_length=args.length,
         audio_path=audio_path,
+        profile=args.profile,
     )
     return config, audio_info
+
+
+def profile_classes(profile: str) -> tuple[str, ...]:
+    """The classes a profile can make, in the project's label order (noise last)."""
+    return (*RML22_CLASSES, robust.NOISE_CLASS) if profile == "robust" else tuple(RML22_CLASSES)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -447,11 +578,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--workers must be at least 1")
     paths = output_paths(args.out, args.file_format)
     started = time.perf_counter()
-    x, y, z = generate_dataset(config, args.workers, progress=not args.quiet)
+    x, y, z, s = generate_dataset(config, args.workers, progress=not args.quiet)
     elapsed = time.perf_counter() - started
-    write_hdf5(
-        paths["h5"], x, y, z, provenance(config, audio_info, equivalent_command(args), args.workers, elapsed)
-    )
+    attrs = provenance(config, audio_info, equivalent_command(args), args.workers, elapsed)
+    write_hdf5(paths["h5"], x, y, z, attrs, s)
     if "rml" in paths:
         write_rml_pickle(paths["rml"], x, y, z, config.classes)
     print(

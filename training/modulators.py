@@ -25,19 +25,26 @@ from gnuradio.eeamc.synthetic_band import (
     CPFSK_INDEX,
     GFSK_BT,
     GFSK_SENSITIVITY,
+    RRC_FILTERS,
+    RRC_SPAN_SYMBOLS,
     SAMPLES_PER_SYMBOL,
     WBFM_DEVIATION_HZ,
     WBFM_TAU_S,
     rrc_shaper,
     unit_energy,
 )
+from gnuradio.filter import firdes, pfb
 
+from training import robust
 from training.channel import SAMPLE_RATE_HZ
 
 #: The RRC roll-off (what generate records).
 EXCESS_BANDWIDTH = RML22_ROLLOFF
 #: Extra source items after the last stream so filter delays never leave the last row short.
 TAIL_PADDING = 64
+#: The robust profile's FSK classes are modulated at this many samples per symbol, then resampled to the
+#: drawn (fractional) rate: GNU Radio's FSK modulators take whole samples per symbol.
+FSK_OVERSAMPLING = 4
 
 
 def _run(source: gr.basic_block, chain: list[gr.basic_block]) -> np.ndarray:
@@ -66,6 +73,39 @@ class Modulator(ABC):
     @abstractmethod
     def _chain(self) -> list[gr.basic_block]:
         """Fresh modulator blocks, source -> complex baseband at the channel's sample rate."""
+
+    def _chain_for(self, draw: robust.StreamDraw) -> list[gr.basic_block]:
+        """Modulator blocks with one stream's drawn parameters (the robust profile)."""
+        raise NotImplementedError(f"{self.name} has no robust-profile parameters")
+
+    def _stream_source(
+        self, rng: np.random.Generator, draw: robust.StreamDraw, stream_items: int, audio: np.ndarray | None
+    ) -> gr.basic_block:
+        return self._source(rng, 1, stream_items, audio)
+
+    def modulate_each(
+        self,
+        rng: np.random.Generator,
+        draws: list[robust.StreamDraw],
+        stream_items: int,
+        length: int,
+        audio: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """One stream per draw, each with its own parameters, in one flowgraph: complex64 [streams, length].
+
+        Each stream has its own source and chain, so parameters can differ per stream."""
+        top = gr.top_block()
+        sinks = []
+        for draw in draws:
+            sink = blocks.vector_sink_c()
+            top.connect(self._stream_source(rng, draw, stream_items, audio), *self._chain_for(draw), sink)
+            sinks.append(sink)
+        top.run()
+        rows = [np.array(sink.data(), dtype=np.complex64) for sink in sinks]
+        short = [row.shape[0] for row in rows if row.shape[0] < length]
+        if short:  # a drawn rate below the profile's minimum would mean a bug in the draw: fail loudly
+            raise RuntimeError(f"{self.name}: a stream gave {min(short)} samples, {length} needed")
+        return np.stack([row[:length] for row in rows])
 
     def _row_starts(self, streams: int, stream_items: int) -> np.ndarray:
         return np.arange(streams) * self.output_length(stream_items)
@@ -105,6 +145,17 @@ class ConstellationModulator(Modulator):
     def _chain(self):
         return [digital.chunks_to_symbols_bc(self.points), rrc_shaper()]
 
+    def _chain_for(self, draw):
+        # One polyphase resampler is both the pulse shaper (the drawn roll-off) and the fractional rate.
+        taps = firdes.root_raised_cosine(
+            RRC_FILTERS, RRC_FILTERS, 1.0, draw.rolloff, RRC_FILTERS * RRC_SPAN_SYMBOLS * SAMPLES_PER_SYMBOL
+        )
+        rate = draw.samples_per_symbol * draw.sample_rate_ratio
+        return [
+            digital.chunks_to_symbols_bc(self.points),
+            filter.pfb_arb_resampler_ccf(rate, taps, RRC_FILTERS),
+        ]
+
 
 class GfskModulator(Modulator):
     """Random packed bytes -> ``digital.gfsk_mod(2, 1.57, 0.3)`` (one bit per 2 samples)."""
@@ -120,6 +171,11 @@ class GfskModulator(Modulator):
 
     def _chain(self):
         return [digital.gfsk_mod(SAMPLES_PER_SYMBOL, GFSK_SENSITIVITY, GFSK_BT)]
+
+    def _chain_for(self, draw):
+        # gfsk_mod's sensitivity is the phase step per sample of a +-1 symbol: pi h / samples per symbol.
+        sensitivity = np.pi * draw.fsk_index / FSK_OVERSAMPLING
+        return [digital.gfsk_mod(FSK_OVERSAMPLING, sensitivity, draw.gfsk_bt), fractional_resampler(draw)]
 
 
 class CpfskModulator(Modulator):
@@ -137,6 +193,9 @@ class CpfskModulator(Modulator):
     def _chain(self):
         return [analog.cpfsk_bc(CPFSK_INDEX, 1.0, SAMPLES_PER_SYMBOL)]
 
+    def _chain_for(self, draw):
+        return [analog.cpfsk_bc(draw.fsk_index, 1.0, FSK_OVERSAMPLING), fractional_resampler(draw)]
+
 
 class AudioModulator(Modulator):
     """Base for the analog classes: each stream is an audio excerpt from a random place."""
@@ -148,8 +207,12 @@ class AudioModulator(Modulator):
             raise ValueError(f"{self.name} needs an audio source longer than {stream_items} samples")
         starts = rng.integers(0, audio.shape[0] - stream_items, streams)
         excerpts = audio[starts[:, None] + np.arange(stream_items)[None, :]].reshape(-1)
-        padded = np.concatenate([excerpts, np.zeros(TAIL_PADDING, np.float32)])
-        return blocks.vector_source_f(padded.astype(np.float32).tolist())
+        return _audio_block(excerpts)
+
+    def _stream_source(self, rng, draw, stream_items, audio):
+        if draw.audio == "programme":
+            return self._source(rng, 1, stream_items, audio)
+        return _audio_block(robust.synthetic_audio(draw.audio, stream_items, rng))
 
 
 class WbfmModulator(AudioModulator):
@@ -166,6 +229,10 @@ class WbfmModulator(AudioModulator):
 
     def _chain(self):
         return [analog.wfm_tx(AUDIO_RATE_HZ, AUDIO_RATE_HZ, WBFM_TAU_S, WBFM_DEVIATION_HZ)]
+
+    def _chain_for(self, draw):
+        wfm = analog.wfm_tx(AUDIO_RATE_HZ, AUDIO_RATE_HZ, WBFM_TAU_S, draw.wbfm_deviation_hz)
+        return [wfm, pfb.arb_resampler_ccf(draw.sample_rate_ratio)]
 
 
 class AmDsbModulator(AudioModulator):
@@ -189,6 +256,24 @@ class AmDsbModulator(AudioModulator):
             blocks.float_to_complex(),
             blocks.add_const_cc(AM_CARRIER_LEVEL),
         ]
+
+    def _chain_for(self, draw):
+        return [
+            filter.mmse_resampler_ff(0.0, AUDIO_RATE_HZ / SAMPLE_RATE_HZ / draw.sample_rate_ratio),
+            blocks.multiply_const_ff(draw.am_depth / robust.AUDIO_PEAK),
+            blocks.float_to_complex(),
+            blocks.add_const_cc(AM_CARRIER_LEVEL),
+        ]
+
+
+def fractional_resampler(draw: robust.StreamDraw) -> gr.hier_block2:
+    """From FSK_OVERSAMPLING samples per symbol to the drawn rate (and its sample-rate offset)."""
+    return pfb.arb_resampler_ccf(draw.samples_per_symbol * draw.sample_rate_ratio / FSK_OVERSAMPLING)
+
+
+def _audio_block(samples: np.ndarray) -> gr.basic_block:
+    padded = np.concatenate([np.asarray(samples, np.float32).reshape(-1), np.zeros(TAIL_PADDING, np.float32)])
+    return blocks.vector_source_f(padded.tolist())
 
 
 def make_modulator(name: str) -> Modulator:
