@@ -398,8 +398,6 @@ def provenance(
             robust.attributes(),
             fading="per stream, drawn: see robust_fading_choices",
             clock="per stream, drawn: see robust_sample_rate_offset_ppm and robust_carrier_*",
-            rolloff="per stream, drawn: see robust_rolloff",
-            samples_per_symbol="per stream, drawn: see robust_samples_per_symbol",
         )
     # Which split keeps a test honest: RML22 (and the paper) split windows; a robust file's windows of one
     # stream share its fading, offsets and audio, so they stay in one split (training.datasets).
