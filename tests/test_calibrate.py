@@ -183,3 +183,24 @@ def test_help(capsys):
         run_command(calibrate_command, ["--help"])
     assert exit_info.value.code == 0
     assert "--budget" in capsys.readouterr().out
+
+
+def high_snr_accuracy(outputs, thresholds, high_snr_db):
+    outcome = derive_outcome(outputs, thresholds)
+    high = outputs.snrs >= high_snr_db
+    correct = outputs.predictions[outcome.exit, np.arange(len(outputs))] == outputs.labels
+    return correct[high].mean()
+
+
+@pytest.mark.parametrize("budget", [0.0, 0.5, 2.0, 10.0])
+def test_high_snr_budget_holds_at_high_snr_too(outputs, budget):
+    high_snr_db = float(np.median(outputs.snrs))
+    result = calibrate_outputs(outputs, budget, "exits", len(CLASSES), high_snr_db=high_snr_db)
+    exits_off = high_snr_accuracy(outputs, 0.0, high_snr_db)
+    assert high_snr_accuracy(outputs, result.thresholds, high_snr_db) >= exits_off - budget / 100 - 1e-12
+    overall, _ = accuracy_and_share(outputs, result.thresholds)
+    assert overall >= result.exits_off_accuracy - budget / 100 - 1e-12
+    assert result.high_snr_db == high_snr_db
+    if outputs.num_exits == 2:  # one early exit: the search is exact, so a constraint more can only cost
+        unconstrained = calibrate_outputs(outputs, budget, "exits", len(CLASSES))
+        assert result.early_exit_share <= unconstrained.early_exit_share + 1e-12

@@ -3,9 +3,10 @@
 """Choose a model's early-exit thresholds on the validation split and store them in the model file.
 
 The thresholds keep the accuracy within --budget percentage points of the same network with its early
-exits off, while as many windows as possible leave early (--objective exits, the default) or the mean
-compute per window is the least (--objective macs, which may switch off an exit that does not pay for its
-own branch). Every exit is run once on every window; the outcome of any thresholds is then derived
+exits off (overall and, with --high-snr, also over the windows at or above that SNR, where a user
+notices a loss most), while as many windows as possible leave early (--objective exits, the default) or
+the mean compute per window is the least (--objective macs, which may switch off an exit that does not
+pay for its own branch). Every exit is run once on every window; the outcome of any thresholds is then derived
 exactly (see training.evaluate), so every candidate threshold is tried, not a coarse grid.
 
 One early exit: the best threshold over all the sorted entropies of the windows (exact). Several early
@@ -48,6 +49,7 @@ class Calibration:
 
     thresholds: list[float]
     budget_pp: float
+    high_snr_db: float | None  # the budget also held over windows at or above this SNR (None: overall only)
     objective: str
     windows: int
     accuracy: float
@@ -77,6 +79,7 @@ class Options:
 
     leaving: np.ndarray  # int64 [options]
     correct: np.ndarray  # int64 [options]: correct windows of the whole set
+    correct_high: np.ndarray  # int64 [options]: correct windows at or above the high SNR
     final: np.ndarray  # int64 [options]: windows of the whole set that go through the whole backbone
     macs: np.ndarray  # int64 [options]: multiply-accumulates of the whole set
     entropy: np.ndarray  # float32, sorted: entropies of the windows reaching the exit
@@ -128,7 +131,14 @@ class Search:
     (MACs, windows reaching the end) for "macs", in that order of priority, in exact integers.
     """
 
-    def __init__(self, outputs: ExitOutputs, budget_pp: float, objective: str, num_classes: int) -> None:
+    def __init__(
+        self,
+        outputs: ExitOutputs,
+        budget_pp: float,
+        objective: str,
+        num_classes: int,
+        high_snr_db: float | None = None,
+    ) -> None:
         if objective not in OBJECTIVES:
             raise ValueError(f"objective {objective!r}: use one of {OBJECTIVES}")
         if not math.isfinite(budget_pp) or budget_pp < 0:
@@ -141,11 +151,19 @@ class Search:
         self.columns = np.arange(self.count)
         # Feasible: at least this many correct windows (the budget in points of accuracy, as a count).
         self.min_correct = int(self.correct[-1].sum()) - budget_pp / 100 * self.count - 1e-9
+        # The same budget over the high-SNR windows (none: the constraint always holds).
+        high = np.zeros(self.count, bool) if high_snr_db is None else outputs.snrs >= high_snr_db
+        self.correct_high = self.correct & high[None, :]
+        self.min_correct_high = int(self.correct_high[-1].sum()) - budget_pp / 100 * int(high.sum()) - 1e-9
         self.largest_entropy = math.log10(num_classes)
         # Greedy ranking only: one window fewer at the end outweighs any difference in MACs.
         most = float(outputs.exit_costs([True] * self.last).max())
         self.macs_weight = 1.0 / (2.0 * max(1, self.count) * most) if objective == "exits" else 1.0
         self.final_weight = 1.0 if objective == "exits" else 0.0
+
+    def feasible(self, options: Options) -> np.ndarray:
+        """Which options keep both budgets (overall and at high SNR)."""
+        return (options.correct >= self.min_correct) & (options.correct_high >= self.min_correct_high)
 
     def keys(self, final: np.ndarray, macs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(primary, secondary) cost: lower is better."""
@@ -180,7 +198,6 @@ class Search:
         macs_off = self.outputs.exit_costs(enabled)
         enabled[k] = True
         macs_on = self.outputs.exit_costs(enabled)  # running exit k's branch costs the windows that pass
-        fixed_correct = int(self.correct[exits[before], self.columns[before]].sum())
         fixed_macs = int(macs_off[exits[before]].sum())
 
         rest = exits[reach]  # where a reaching window goes when it does not leave at k
@@ -193,12 +210,18 @@ class Search:
             """Sum over the reaching windows that do not leave, for each option that lets some leave."""
             return values.sum() - np.cumsum(values[order])[ends - 1]
 
-        rest_correct = self.correct[rest, self.columns[reach]].astype(np.int64)
+        def correct_counts(correct: np.ndarray) -> np.ndarray:
+            """Correct windows (of those ``correct`` [exits, N] marks) for every option."""
+            fixed = int(correct[exits[before], self.columns[before]].sum())
+            rest_correct = correct[rest, self.columns[reach]].astype(np.int64)
+            here = np.cumsum(correct[k, reach][order].astype(np.int64))[ends - 1]
+            return np.concatenate([[rest_correct.sum()], here + kept(rest_correct)]) + fixed
+
         rest_final = (rest == self.last).astype(np.int64)
-        here_correct = np.cumsum(self.correct[k, reach][order].astype(np.int64))[ends - 1]
         return Options(
             leaving=np.concatenate([[0], ends]),
-            correct=np.concatenate([[rest_correct.sum()], here_correct + kept(rest_correct)]) + fixed_correct,
+            correct=correct_counts(self.correct),
+            correct_high=correct_counts(self.correct_high),
             final=np.concatenate([[rest_final.sum()], kept(rest_final)]),
             macs=np.concatenate([[macs_off[rest].sum()], ends * macs_on[k] + kept(macs_on[rest])])
             + fixed_macs,
@@ -218,7 +241,7 @@ class Search:
                 grid = options.grid()
                 grid = grid[
                     (options.leaving[grid] > options.leaving_at(thresholds[k]))
-                    & (options.correct[grid] >= self.min_correct)
+                    & self.feasible(options)[grid]
                     & self.better(options.final[grid], options.macs[grid], state)
                 ]
                 savings = self.saving(options.final[grid], options.macs[grid], state)
@@ -242,7 +265,7 @@ class Search:
             improved = False
             for k in range(len(thresholds)):
                 options = self.options(thresholds, k)
-                feasible = np.flatnonzero(options.correct >= self.min_correct)
+                feasible = np.flatnonzero(self.feasible(options))
                 if not len(feasible):
                     continue
                 primary, secondary = self.keys(options.final[feasible], options.macs[feasible])
@@ -269,10 +292,12 @@ def calibrate_outputs(
     budget_pp: float = 0.5,
     objective: str = "exits",
     num_classes: int | None = None,
+    high_snr_db: float | None = None,
 ) -> Calibration:
-    """Thresholds for stored exit outputs, and what they give on those windows."""
+    """Thresholds for stored exit outputs, and what they give on those windows (with ``high_snr_db``,
+    the budget holds over the windows at or above it too)."""
     classes = num_classes or int(max(outputs.predictions.max(), outputs.labels.max()) + 1)
-    search = Search(outputs, budget_pp, objective, classes)
+    search = Search(outputs, budget_pp, objective, classes, high_snr_db)
     thresholds = search.run()
     chosen = summarize(derive_outcome(outputs, thresholds), outputs.labels, outputs.num_exits)
     baseline = summarize(derive_outcome(outputs, 0.0), outputs.labels, outputs.num_exits)
@@ -281,6 +306,7 @@ def calibrate_outputs(
     return Calibration(
         thresholds=thresholds,
         budget_pp=float(budget_pp),
+        high_snr_db=high_snr_db,
         objective=objective,
         windows=len(outputs),
         accuracy=chosen["accuracy"],
@@ -300,6 +326,7 @@ def calibrate(
     device: str | torch.device = "cpu",
     objective: str = "exits",
     batch_size: int = 1024,
+    high_snr_db: float | None = None,
 ) -> Calibration:
     """Run every exit once on ``dataset`` (windows normalised as the model file says) and calibrate."""
     if isinstance(model, Model) and list(dataset.classes) != list(model.classes):
@@ -310,7 +337,7 @@ def calibrate(
     if len(dataset) == 0:
         raise ValueError("cannot calibrate on an empty dataset: check the split and the SNR filter")
     outputs = exit_outputs(model, dataset, device, batch_size)
-    return calibrate_outputs(outputs, budget_pp, objective, as_net(model).num_classes)
+    return calibrate_outputs(outputs, budget_pp, objective, as_net(model).num_classes, high_snr_db)
 
 
 def calibrate_thresholds(
@@ -330,11 +357,12 @@ def calibrate_model(
     budget_pp: float = 0.5,
     device: str | torch.device = "cpu",
     objective: str = "exits",
+    high_snr_db: float | None = None,
     **context: Any,
 ) -> Calibration:
     """Calibrate and store the result in ``model`` (thresholds and provenance["calibration"]); the caller
     saves the file. ``context`` (split, data, seed, ...) goes into the record."""
-    result = calibrate(model, dataset, budget_pp, device, objective)
+    result = calibrate(model, dataset, budget_pp, device, objective, high_snr_db=high_snr_db)
     model.thresholds = list(result.thresholds)
     model.provenance = {**model.provenance, "calibration": result.record(**context)}
     return result
@@ -348,6 +376,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.5,
         help="accuracy the early exits may cost, in percentage points of the exits-off accuracy",
+    )
+    parser.add_argument(
+        "--high-snr",
+        type=_optional_float,
+        default=10.0,
+        help="the budget also holds over the windows at or above this SNR (dB); 'none': overall only",
     )
     parser.add_argument(
         "--split",
@@ -374,6 +408,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _optional_float(text: str) -> float | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of dB or 'none', got {text!r}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     dataset = load_split(
@@ -391,6 +434,7 @@ def run(args: argparse.Namespace) -> int:
         args.budget,
         args.device,
         args.objective,
+        high_snr_db=args.high_snr,
         split=args.split,
         data=str(args.data),
         seed=args.seed,
@@ -409,7 +453,9 @@ def print_summary(result: Calibration, previous: list[float], split: str, out: s
     shares = ", ".join(percent(s) for s in result.exit_share[:-1])
     print(
         f"thresholds {previous} -> {[round(t, 6) for t in result.thresholds]} "
-        f"(budget {result.budget_pp} points, objective {result.objective}, {result.windows} {split} windows)"
+        f"(budget {result.budget_pp} points"
+        + ("" if result.high_snr_db is None else f", also at >= {result.high_snr_db:g} dB")
+        + f", objective {result.objective}, {result.windows} {split} windows)"
     )
     print(
         f"accuracy {percent(result.accuracy)} (early exits off {percent(result.exits_off_accuracy)}); "
