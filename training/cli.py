@@ -18,6 +18,7 @@ COMMANDS = {
     "evaluate": ("training.evaluate", "accuracy, exits, MACs and speed per SNR, with plots"),
     "calibrate": ("training.calibrate", "choose early-exit thresholds within an accuracy budget"),
     "checkset": ("training.checkset", "write an independent check set (own modulators and channels)"),
+    "quantize": ("training.quantize", "add int8 parameters, calibrated and checked, to a model file"),
 }
 
 

@@ -26,6 +26,7 @@ import torch
 from gnuradio.eeamc.engine import invalid_thresholds, parse_thresholds
 from gnuradio.eeamc.files import atomic_output, write_text_atomic
 from gnuradio.eeamc.model_file import Model, load_model
+from gnuradio.eeamc.quantization import resolve_precision
 
 from training.datasets import Dataset, load_split, parse_snr_list
 from training.metrics import HIGH_SNR_DB, accuracy_metrics, snr_key, threshold_sweep
@@ -78,6 +79,7 @@ def model_summary(model: Model, max_chars: int = 2000) -> dict[str, Any]:
         "input_length": net.input_length,
         "stored_thresholds": list(model.thresholds),
         "macs_per_exit": net.macs_per_exit(),
+        "int8_check": model.int8.get("check") if model.int8 else None,
         "provenance": provenance,
         "provenance_omitted": omitted,
     }
@@ -113,8 +115,10 @@ def evaluate(
     seed: int = 25,
     high_snr_db: int = HIGH_SNR_DB,
     timing_batch: int = TIMING_BATCH,
+    precision: str = "fp32",
 ) -> dict[str, Any]:
-    """Every number of metrics.json except the provenance of the run (see ``run``)."""
+    """Every number of metrics.json except the provenance of the run (see ``run``); ``precision`` fp32
+    or int8 (the model file's int8 parameters, CPU only) for every output and timing."""
     net = model.net
     values = parse_thresholds(model.thresholds if thresholds is None else thresholds, net.num_exits - 1)
     if list(dataset.classes) != list(model.classes):
@@ -122,8 +126,10 @@ def evaluate(
             f"the dataset's classes {list(dataset.classes)} are not the model's {list(model.classes)} "
             "(same names, same order): load the data with classes=model.classes"
         )
-    outputs = exit_outputs(model, dataset, device, batch_size)
+    int8_params = model.int8["params"] if precision == "int8" and model.int8 else None
+    outputs = exit_outputs(model, dataset, device, batch_size, precision, int8_params)
     metrics = {
+        "precision": precision,
         "thresholds": values,
         **accuracy_metrics(outputs, values, len(model.classes), high_snr_db),
     }
@@ -142,6 +148,8 @@ def evaluate(
             timing_windows,
             timing_repeats,
             seed,
+            precision,
+            int8_params,
         )
         metrics["timing"] = timing["overall"]
         for key, entry in timing["per_snr"].items():
@@ -200,6 +208,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--snrs", default=None, help="SNRs to keep: a comma list or start:stop:step; none = all"
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "int8"),
+        help="fp32, or int8 with the model file's int8 parameters (python -m training quantize; CPU only)",
+    )
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -275,6 +289,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--timing-batch must be at least 1, got {args.timing_batch}")
     torch.manual_seed(args.seed)
     model = load_model(args.model)
+    precision, _reason = resolve_precision(args.precision, args.device, model)  # int8 impossible: ValueError
     thresholds = resolve_thresholds(args.threshold, model)
     sweep = float_list(args.thresholds_sweep, "--thresholds-sweep")
     dataset = load_split(
@@ -303,6 +318,7 @@ def run(args: argparse.Namespace) -> int:
         args.seed,
         args.high_snr,
         args.timing_batch,
+        precision,
     )
     metrics.update(
         model=model_summary(model),
@@ -387,7 +403,8 @@ def percent(value: float | None) -> str:
 
 def print_summary(metrics: dict[str, Any], out: Path) -> None:
     print(
-        f"thresholds {metrics['thresholds']}: accuracy {percent(metrics['accuracy'])} "
+        f"{metrics['precision']}, thresholds {metrics['thresholds']}: "
+        f"accuracy {percent(metrics['accuracy'])} "
         f"(early exits off {percent(metrics['exits_off_accuracy'])}), early exits "
         f"{percent(metrics['early_exit_share'])} at accuracy {percent(metrics['early_exits_accuracy'])}, "
         f"{metrics['macs_per_window'] / 1e6:.3f} M MAC/window "

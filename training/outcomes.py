@@ -15,6 +15,7 @@ import torch
 from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10, parse_thresholds, resolve_device
 from gnuradio.eeamc.model_file import Model
 from gnuradio.eeamc.networks import EarlyExitNet, fold_batchnorm
+from gnuradio.eeamc.quantization import int8_network
 from gnuradio.eeamc.windows import normalize
 from tqdm import tqdm
 
@@ -76,13 +77,15 @@ def exit_outputs(
     dataset: Dataset,
     device: str | torch.device = "cpu",
     batch_size: int = 1024,
+    precision: str = "fp32",
+    int8_params: dict | None = None,
 ) -> ExitOutputs:
-    """Run every exit of the network on every window of ``dataset`` (eval mode, batched)."""
+    """Run every exit of the network on every window of ``dataset`` (eval mode, batched), in
+    ``precision`` fp32 or int8 (CPU only, with the model's ``int8_params``)."""
     net = as_net(model)
     check_windows(net, dataset)
     target = resolve_device(device)
-    # The same folded copy EarlyExitEngine runs, so that outcomes derived from these match it exactly.
-    net = fold_batchnorm(net).to(target)
+    net = precise_network(net, precision, int8_params, target)
     count = len(dataset)
     predictions = np.empty((net.num_exits, count), dtype=np.int64)
     entropies = np.empty((net.num_exits, count), dtype=np.float32)
@@ -101,6 +104,24 @@ def exit_outputs(
         np.asarray(dataset.snr, dtype=np.int64),
         net.macs_per_exit,
     )
+
+
+def precise_network(
+    net: EarlyExitNet, precision: str, int8_params: dict | None, device: torch.device
+) -> torch.nn.Module:
+    """The network EarlyExitEngine runs in that precision (the folded copy, or its int8 form), so that
+    outcomes derived from its outputs match the engine's."""
+    if precision == "fp32":
+        return fold_batchnorm(net).to(device)
+    if precision != "int8":
+        raise ValueError(f"precision {precision!r}: evaluation runs fp32 or int8")
+    if device.type != "cpu":
+        raise ValueError(f"precision int8 runs on the CPU only, device is {device}: use --device cpu")
+    if int8_params is None:
+        raise ValueError(
+            "precision int8 needs the model's int8 parameters: run python -m training quantize first"
+        )
+    return int8_network(net, int8_params)
 
 
 def check_windows(net: EarlyExitNet, dataset: Dataset) -> None:

@@ -54,16 +54,19 @@ def measure_timing(
     batch1_windows: int = 200,
     repeats: int = 3,
     seed: int = 25,
+    precision: str = "fp32",
+    int8_params: dict | None = None,
 ) -> dict[str, Any]:
-    """Time the engine per SNR with ``thresholds`` and with early exits off, in the same run.
+    """Time the engine per SNR with ``thresholds`` and with early exits off, in the same run, in
+    ``precision`` (int8: with ``int8_params``).
 
     Batched: every window of the SNR in batches of ``batch_size``. Batch 1: a seeded sample of
     ``batch1_windows`` windows per SNR, one call each. Each measurement is repeated ``repeats`` times,
     alternating which configuration goes first, and the fastest repeat is kept (the least disturbed by
     other work on the machine).
     """
-    early = EarlyExitEngine(net, list(thresholds), device)
-    off = EarlyExitEngine(net, 0.0, device)
+    early = EarlyExitEngine(net, list(thresholds), device, precision=precision, int8_params=int8_params)
+    off = EarlyExitEngine(net, 0.0, device, precision=precision, int8_params=int8_params)
     same = not any(t > 0 for t in thresholds)  # no early exit on: both configurations are one network
     rng = np.random.default_rng(seed)
     samples = {
@@ -119,6 +122,7 @@ def measure_timing(
     overall["statistic"] = "fastest of the repeats"
     overall["device"] = str(resolve_device(device))
     overall["threads"] = torch.get_num_threads()
+    overall["precision"] = precision
     return {"overall": overall, "per_snr": per_snr}
 
 

@@ -3,7 +3,8 @@
 """``python -m gnuradio.eeamc info [MODEL]``: what a model file holds, for people (text) or tools (--json).
 
 It prints the model's input contract (what the stream must look like), its classes in order, its exits
-with their cost, the calibrated thresholds, the parameter count, the file's SHA-256 and its provenance.
+with their cost, the calibrated thresholds, the parameter count, its int8 parameters' accuracy check
+(when the file has them), the file's SHA-256 and its provenance.
 The text form summarises nested provenance (long lists and deep dicts) so that it stays readable;
 ``--json`` gives everything, the provenance in full.
 """
@@ -21,13 +22,15 @@ from typing import Any
 
 from .model_file import VERSION, Model, ModelFileError, default_model_path, load_model
 from .networks import STAGE_NAMES, count_parameters
+from .quantization import percent
 
 HELP = "print a model file's input contract, classes, exits, thresholds and provenance"
 DESCRIPTION = (
     "Print what a gr-eeamc model file holds: its input contract (sample rate, samples per symbol, "
     "symbol rate, roll-off, occupied bandwidth, carrier offsets, window length, normalisation), its "
     "classes in output order, its exits with their cost in MAC per window, the calibrated early-exit "
-    "thresholds, the parameter count, the file's SHA-256 and how it was made (provenance). "
+    "thresholds, the parameter count, the int8 parameters' accuracy check (python -m training quantize), "
+    "the file's SHA-256 and how it was made (provenance). "
     "Exit status 2 if the file cannot be used."
 )
 
@@ -85,6 +88,7 @@ def describe(model: Model) -> dict[str, Any]:
         "exits": exits(model),
         "thresholds": list(model.thresholds),
         "parameters": count_parameters(model.net),
+        "int8": model.int8,
         "provenance": model.provenance,
     }
 
@@ -133,6 +137,7 @@ def render(description: Mapping[str, Any]) -> str:
             else ""
         ),
         f"parameters   {description['parameters']:,}",
+        *int8_lines(description["int8"]),
         "",
         "provenance",
         *provenance_lines(description["provenance"]),
@@ -161,6 +166,26 @@ def exit_line(entry: Mapping[str, Any]) -> str:
         f"  {entry['index']}  {entry['stage']:<6} {where:<15}  "
         f"{entry['macs_per_window']:>11,} MAC per window leaving here{threshold}"
     )
+
+
+def int8_lines(section: Mapping[str, Any] | None) -> list[str]:
+    """The int8 section in three lines: where it was calibrated, what the test split gave, the verdict."""
+    if not section:
+        return ["int8         none (fp32 only; python -m training quantize adds int8 parameters)"]
+    params, check = section.get("params", {}), section.get("check", {})
+    if not check:
+        return [f"int8         calibrated on {params.get('windows')} windows, not checked"]
+    high = check.get("high_snr_db")
+    return [
+        f"int8         calibrated on {params.get('windows')} {check.get('calibration_split')} windows of "
+        f"{check.get('data')}",
+        f"             test split ({check.get('windows')} windows): accuracy fp32 "
+        f"{percent(check.get('fp32_accuracy'))}, int8 {percent(check.get('int8_accuracy'))}; at >= {high} dB "
+        f"fp32 {percent(check.get('fp32_accuracy_high_snr'))}, "
+        f"int8 {percent(check.get('int8_accuracy_high_snr'))}",
+        f"             agreement {percent(check.get('agreement'))}; within {check.get('tolerance_pp')} pp: "
+        f"{'passed' if check.get('passed') else 'FAILED'}",
+    ]
 
 
 def rows(pairs: list[tuple[str, str]], indent: int) -> list[str]:

@@ -14,12 +14,17 @@ is ever executed):
     thresholds    [float per early exit], entropy (log10) thresholds calibrated for the model
     provenance    {dataset, seed, epochs, metrics, ...}: how the file was made
     state_dict    the network's weights
+    int8          optional: {"params": quantization.calibrate_int8's activation scales (plain numbers),
+                   "check": {fp32 and int8 accuracy overall and >= 10 dB on the test split, their
+                   agreement, calibration windows, data file and split, passed: bool}}
+                   (``python -m training quantize`` writes it)
     sha256        digest of all the above (``payload_digest``): a damaged file is refused
 
 The input contract is the window length and normalisation (config input_length / normalization) plus
 the signal the network was trained on (config contract: see contract.py); ``Model.contract_summary()``
 presents the three together. ``contract`` was added to version 1 without a version change: a file
-without it (written before it existed) loads with RML22's values and a note in its provenance.
+without it (written before it existed) loads with RML22's values and a note in its provenance. ``int8``
+was added the same way: a file without it loads with ``Model.int8`` None (fp32 only).
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ VERSION = 1
 #: File name of the model the block uses when none is given.
 DEFAULT_MODEL_NAME = "eeamc_rml22.pt"
 
+#: The optional int8 section (see the module docstring); the digest covers it only where a file has one,
+#: so files written before it existed keep their digest.
+INT8_KEY = "int8"
+
 #: provenance["contract_note"] of a file loaded without a contract entry.
 CONTRACT_ASSUMED_NOTE = "this file predates the input contract: RML22's values assumed"
 
@@ -66,7 +75,8 @@ class Model:
     """A loaded model: the network (in eval mode) and what it needs to be used correctly.
 
     ``signal`` is what the network's input must look like besides its window length and normalisation
-    (sample rate, samples per symbol, bandwidth, carrier offsets); see ``contract_summary()``.
+    (sample rate, samples per symbol, bandwidth, carrier offsets); see ``contract_summary()``. ``int8``
+    is the file's int8 section ({"params": ..., "check": ...}) or None.
     """
 
     net: EarlyExitNet
@@ -76,6 +86,7 @@ class Model:
     provenance: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
     signal: SignalContract = RML22_CONTRACT
+    int8: dict[str, Any] | None = None
 
     @property
     def input_length(self) -> int:
@@ -115,6 +126,8 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
         "provenance": {key: value for key, value in model.provenance.items() if key != "digest_note"},
         "state_dict": cpu_state(model.net),
     }
+    if model.int8 is not None:
+        payload[INT8_KEY] = model.int8
     payload[DIGEST_KEY] = payload_digest(payload)
     with atomic_output(path) as temporary:
         torch.save(payload, temporary)
@@ -148,6 +161,7 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
         provenance=provenance,
         path=str(path),
         signal=read_contract(path, config, provenance),
+        int8=read_int8(path, payload),
     )
     check_model(model, path)
     return model
@@ -167,6 +181,20 @@ def read_contract(path: Path, config: dict[str, Any], provenance: dict[str, Any]
             "gnuradio.eeamc.save_model and a SignalContract as Model.signal (or drop the entry to "
             "assume RML22's values)",
         ) from error
+
+
+def read_int8(path: Path, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The file's int8 section, None where it has none; a malformed one is refused."""
+    section = payload.get(INT8_KEY)
+    if section is None:
+        return None
+    if not isinstance(section, dict) or not isinstance(section.get("params"), dict):
+        raise ModelFileError(
+            path,
+            "has an int8 section without its params: write it again with python -m training quantize "
+            "(or re-save the model without int8)",
+        )
+    return section
 
 
 def read_payload(path: Path) -> dict[str, Any]:
@@ -199,6 +227,8 @@ def payload_digest(payload: dict[str, Any]) -> str:
     damaged byte inside the weights would load as other weights."""
     digest = hashlib.sha256()
     described = {key: payload.get(key) for key in ("format", "version", "config", "thresholds", "provenance")}
+    if INT8_KEY in payload:
+        described[INT8_KEY] = payload[INT8_KEY]
     digest.update(json.dumps(described, sort_keys=True, default=repr).encode())
     for name in sorted(payload["state_dict"]):
         tensor = payload["state_dict"][name]
