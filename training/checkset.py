@@ -570,7 +570,9 @@ def assemble(plans: list[StreamPlan], results: list, classes: list[str]) -> Chec
 # ------------------------------------------------------------------------------------------- output
 
 
-def provenance(args: argparse.Namespace, classes: Sequence[str], elapsed_s: float) -> dict[str, Any]:
+def provenance(
+    args: argparse.Namespace, classes: Sequence[str], version: str | None, elapsed_s: float
+) -> dict[str, Any]:
     """The file's attributes: the options, every range and choice, the definitions, who/when/how."""
     attrs: dict[str, Any] = {
         "classes": list(classes),
@@ -581,7 +583,7 @@ def provenance(args: argparse.Namespace, classes: Sequence[str], elapsed_s: floa
         "channel": args.channel,
         "generator": "training.checkset",
         "generator_version": GENERATOR_VERSION,
-        "code_version": code_version() or "unknown",
+        "code_version": version or "unknown",
         "command_line": equivalent_command(args),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "elapsed_s": round(elapsed_s, 3),
@@ -672,19 +674,25 @@ def snr_list(text: str) -> list[int]:
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     # Let "--snrs -20:20:2" and "--snrs -10,0" through (argparse takes a leading "-" for an option).
     parser._negative_number_matcher = re.compile(r"^-\d+([,:]-?\d+)*$")
-    parser.add_argument("--out", type=Path, required=True, help="output HDF5 file")
-    parser.add_argument("--per", type=int, default=DEFAULT_PER, help="windows per (class, SNR)")
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="output HDF5 file")
+    parser.add_argument("--per", type=int, default=DEFAULT_PER, metavar="N", help="windows per (class, SNR)")
     parser.add_argument(
         "--snrs",
         type=snr_list,
+        metavar="LIST",
         default=DEFAULT_SNRS,
         help="SNRs in dB: start:stop:step (stop included) or a comma list",
     )
     parser.add_argument(
-        "--classes", type=class_list, default=",".join(CLASSES), help="comma-separated class names"
+        "--classes",
+        type=class_list,
+        metavar="LIST",
+        default=",".join(CLASSES),
+        help="comma-separated class names",
     )
     parser.add_argument(
         "--windows-per-stream",
+        metavar="N",
         type=int,
         default=DEFAULT_WINDOWS_PER_STREAM,
         help="consecutive 128-sample windows cut from each stream (one draw of every parameter)",
@@ -696,9 +704,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="full: fading, oscillators, IQ imbalance, receiver filter, noise; awgn: noise only (a check "
         "of the modulators alone)",
     )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="the same seed gives the same windows")
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, metavar="S", help="the same seed gives the same windows"
+    )
     parser.add_argument(
         "--workers",
+        metavar="W",
         type=int,
         default=os.cpu_count() or 1,
         help="worker processes (the content does not depend on it)",
@@ -709,6 +720,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.per < 1 or args.windows_per_stream < 1 or args.workers < 1:
         raise ValueError("--per, --windows-per-stream and --workers must each be at least 1")
+    version = code_version()  # before the run: the code that makes the windows
     started = time.perf_counter()
     data = generate_checkset(
         args.classes,
@@ -721,7 +733,7 @@ def run(args: argparse.Namespace) -> int:
         not args.quiet,
     )
     elapsed = time.perf_counter() - started
-    write_checkset(args.out, data, provenance(args, args.classes, elapsed))
+    write_checkset(args.out, data, provenance(args, args.classes, version, elapsed))
     print(
         f"{len(data.y)} windows in {len(data.stream_params)} streams ({len(args.classes)} classes x "
         f"{len(args.snrs)} SNRs x {args.per}) in {elapsed:.1f} s: {args.out}"
