@@ -13,6 +13,7 @@ from gnuradio.eeamc.engine import (
     EarlyExitEngine,
     break_even_shares,
     entropy_log10,
+    gather_rows,
     softmax_and_entropy,
 )
 from gnuradio.eeamc.networks import build_network, fold_batchnorm
@@ -35,6 +36,23 @@ def test_softmax_and_entropy_in_one_pass():
     p, e = softmax_and_entropy(one_hot)
     assert float(e[0]) == 0.0 and float(e[1]) == pytest.approx(1.0)  # certain; uniform: log10(10)
     assert math.isfinite(float(e[2])) and float(p[2, 0]) == 0.0  # a -inf logit: p = 0, 0 log 0 = 0
+
+
+@pytest.mark.parametrize(
+    "h",
+    [
+        torch.randn(9, 4, 1, 6).contiguous(memory_format=torch.channels_last),  # the fp32 CPU network's
+        torch.randn(9, 6, 4).transpose(1, 2),  # [batch, channels, length] stored length-major (int8's)
+        torch.randn(9, 4, 6),
+    ],
+)
+def test_gathering_rows_keeps_the_memory_layout(h):
+    rows = torch.tensor([0, 3, 4, 8])
+    gathered = gather_rows(h, rows)
+    assert torch.equal(gathered, h[rows])
+    assert gathered.stride() == torch.empty_like(h)[: len(rows)].stride() or gathered.is_contiguous()
+    if not h.is_contiguous():
+        assert not gathered.is_contiguous()  # still in h's layout, not converted to the plain one
 
 
 @pytest.mark.parametrize("arch", ["v1", "conv1,conv3,conv5", "v3"])
