@@ -1,29 +1,35 @@
 #!/usr/bin/env python3
 # Copyright 2026 The gr-eeamc authors
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Benchmark gr-eeamc: engine windows/s and classifier-block MS/s, baseline against early exit.
+"""Benchmark gr-eeamc: engine windows/s and classifier-block MS/s, exits off against early exit.
 
 One run prints, for the same data:
 
-1. the machine (CPU, cores, torch / GNU Radio / numpy versions, threads, device, date);
-2. the early-exit engine's windows/s at batch 1 and batched, with early exits off (threshold 0, the
-   plain backbone) and on (the model's calibrated thresholds or --threshold), plus the share of windows
-   leaving at each exit, mean multiply-accumulates per window and accuracy, per SNR group (the exit share
-   depends on the SNR, so high and low SNR are reported apart);
+1. the machine (CPU model and its int8/vector flags avx2, avx512, vnni, amx; cores, torch / GNU Radio /
+   numpy versions, torch threads, device, date);
+2. the engine's windows/s per precision (fp32, and int8 where the model file has int8 parameters), per
+   SNR group (default -10..0, 0..10, 10..20 dB) and mode: early exits off (threshold 0, the plain
+   backbone), on (the model's calibrated thresholds or --threshold), and on with adaptive exits (an exit
+   that is not paying is skipped and probed); the modes are timed interleaved so that the machine's load
+   swings hit them alike; with the share of windows leaving at each exit, mean multiply-accumulates per
+   window and accuracy; then each mode against exits off, and the issue's goals against what was measured;
 3. MS/s through ``eeamc.classifier`` in a real flowgraph (vector source -> head -> classifier -> null
-   sink, no throttle) with and without reports and with the message port connected, against the same
-   flowgraph with a copy block instead (the floor), and whether that keeps up with an RTL-SDR and a B210;
+   sink, no throttle) with (a) no reports, (b) a tag and a ``window`` message per window, (c) a tag per
+   window and one ``batch`` message per work() call, (d) as (c) with classify_every 4, against the same
+   flowgraph with a copy block (the floor), and whether that keeps up with an RTL-SDR and a B210; a
+   block parameter this gr-eeamc lacks prints "not available";
 4. a cProfile breakdown of the block's work() per window (framing, engine, tags, messages).
 
-Figures are printed (and written with --json), never asserted: they depend on the machine and its load.
-Each figure is the median of several timed repeats after a warm-up, timed with time.perf_counter.
+Figures are printed (and written with --json; ``--json auto`` names the file under reports/ by date and
+machine), never asserted: they depend on the machine and its load. Each figure is the median of several
+timed repeats after a warm-up, timed with time.perf_counter.
 
 Data: --data FILE (any layout training.datasets reads: our HDF5, RML22 / RML2016 pickle, RML2018 HDF5),
 else windows made by ``python -m training generate`` in-process (cached under ~/.cache/gr-eeamc), or with
 --synthetic the generator's modulators with AWGN only (no channel impairments, nothing cached); the
 output says which. The training package must be importable (this checkout's training/).
 
-    .venv/bin/python benchmarks/bench_classifier.py --quick [--model FILE] [--threads 1] [--json OUT]
+    .venv/bin/python benchmarks/bench_classifier.py --quick [--model FILE] [--threads 1] [--json auto]
 """
 
 from __future__ import annotations
@@ -93,6 +99,9 @@ def machine_info(device: torch.device) -> dict[str, Any]:
         "load_average_1_5_15": [round(v, 2) for v in os.getloadavg()],
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "cpu_flags": cpu_flags(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch_quantized_engines": list(torch.backends.quantized.supported_engines),
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
         "gnuradio": gr.version(),
@@ -103,6 +112,21 @@ def machine_info(device: torch.device) -> dict[str, Any]:
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
+
+
+#: CPU flags that decide how fast fp32 and int8 run (as /proc/cpuinfo names them).
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8")
+
+
+def cpu_flags() -> dict[str, bool]:
+    """Which of CPU_FLAGS this CPU has (all False where /proc/cpuinfo cannot be read: not Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return dict.fromkeys(CPU_FLAGS, False)
+    line = next((row for row in text.splitlines() if row.startswith(("flags", "Features"))), "")
+    present = set(line.partition(":")[2].split())
+    return {flag: flag in present for flag in CPU_FLAGS}
 
 
 # ---- data ----------------------------------------------------------------------------------------------
@@ -246,33 +270,51 @@ def median_rate(run_once: Callable[[], float], repeats: int) -> tuple[float, lis
     return statistics.median(rates), rates
 
 
-def engine_rate(
-    engine: Any, windows: torch.Tensor, batch: int, seconds: float, repeats: int
-) -> dict[str, Any]:
-    """Windows/s of engine.classify at one batch size, cycling over the data."""
+#: Clocks the engine can be timed with: wall time, or the CPU time this process used (steadier on a
+#: machine shared with other jobs; with one torch thread it is the engine's own compute time).
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def engine_rates(
+    engines: dict[str, Any], windows: torch.Tensor, batch: int, seconds: float, repeats: int, clock: str
+) -> dict[str, dict[str, Any]]:
+    """Windows/s of each engine's classify at one batch size, cycling over the data. The engines take
+    turns batch by batch, so that a change in the machine's load hits every one of them alike; each
+    repeat gives every engine about ``seconds / repeats`` of classifying (on ``clock``)."""
+    now = CLOCKS[clock]
     batches = [windows[i : i + batch] for i in range(0, len(windows) - batch + 1, batch)] or [windows[:batch]]
 
-    def timed(budget: float) -> float:
-        done, index = 0, 0
-        start = time.perf_counter()
-        while True:
-            engine.classify(batches[index % len(batches)])
-            done += len(batches[index % len(batches)])
+    def timed(budget: float) -> dict[str, float]:
+        busy = dict.fromkeys(engines, 0.0)
+        done = dict.fromkeys(engines, 0)
+        index = 0
+        while min(busy.values()) < budget:
+            part = batches[index % len(batches)]
             index += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= budget:
-                return done / elapsed
+            for name, engine in engines.items():
+                start = now()
+                engine.classify(part)
+                busy[name] += now() - start
+                done[name] += len(part)
+        return {name: done[name] / busy[name] for name in engines}
 
-    timed(min(0.2, seconds / 2))  # warm-up: allocator, oneDNN kernels, caches
-    median, rates = median_rate(lambda: timed(seconds / repeats), repeats)
-    return {"batch": batch, "windows_per_s": median, "repeats": rates}
+    timed(min(0.2, seconds / 2))  # warm-up: allocator, oneDNN kernels, caches, adaptive exits' state
+    runs = [timed(seconds / repeats) for _ in range(repeats)]
+    return {
+        name: {
+            "batch": batch,
+            "windows_per_s": statistics.median(run[name] for run in runs),
+            "repeats": [run[name] for run in runs],
+        }
+        for name in engines
+    }
 
 
 def exit_statistics(engine: Any, data: WindowSet) -> dict[str, Any]:
-    """Share of windows per exit, mean MACs per window and accuracy over the whole set."""
+    """Share of windows per exit, mean MACs per window and accuracy over the whole set (batches of 256,
+    as timed, so that adaptive exits decide as they did while timed)."""
     parts = [
-        engine.classify(torch.from_numpy(data.windows[i : i + 1024]))
-        for i in range(0, len(data.windows), 1024)
+        engine.classify(torch.from_numpy(data.windows[i : i + 256])) for i in range(0, len(data.windows), 256)
     ]
     exits = torch.cat([p.exit for p in parts]).numpy()
     macs = torch.cat([p.macs for p in parts]).numpy()
@@ -282,68 +324,208 @@ def exit_statistics(engine: Any, data: WindowSet) -> dict[str, Any]:
         "exit_share": [float(np.mean(exits == k)) for k in range(engine.num_exits)],
         "mean_macs": float(macs.mean()),
         "accuracy": float(np.mean(labels[known] == data.labels[known])) if known.any() else None,
+        "skipped_exits": list(getattr(engine, "skipped_exits", [])),
     }
 
 
 @dataclass
 class Mode:
-    """A way of running the model: early exits off (threshold 0) or on."""
+    """A way of running the model: early exits off (threshold 0), on, or on with adaptive exits."""
 
     name: str
     threshold: float | list[float]  # what the block's threshold parameter gets
+    adaptive: bool = False
+
+
+#: The mode every other is compared with.
+EXITS_OFF = "exits off"
 
 
 def modes(model: Any, threshold: float | None) -> list[Mode]:
     early = (
         [float(threshold)] * (model.net.num_exits - 1) if threshold is not None else list(model.thresholds)
     )
-    return [Mode("baseline (exits off)", 0.0), Mode(f"early exit T={fmt_thresholds(early)}", early)]
+    name = f"early exit T={fmt_thresholds(early)}"
+    return [Mode(EXITS_OFF, 0.0), Mode(name, early), Mode(f"{name} adaptive", early, adaptive=True)]
 
 
 def fmt_thresholds(values: Sequence[float]) -> str:
     return ",".join(f"{v:.3g}" for v in values) if values else "none"
 
 
-def bench_engine(args: argparse.Namespace, model: Any, sets: list[WindowSet]) -> list[dict[str, Any]]:
-    engine = eeamc.EarlyExitEngine(model.net, 0.0, args.device)
+def precisions(
+    model: Any, device: torch.device, calibrate_on: list[WindowSet] | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """({precision: the engine's keyword arguments} that can run here, {precision: why not}).
+
+    ``calibrate_on`` (--int8-calibrate): where the model file has no int8 parameters, calibrate them on
+    these windows (the benchmark's own data, not the model's training split): for speed figures only."""
+    engine_options = inspect.signature(eeamc.EarlyExitEngine.__init__).parameters
+    if "precision" not in engine_options:
+        return {"fp32": {}}, {"int8": "this gr-eeamc's engine has no precision option"}
+    available = {"fp32": {"precision": "fp32"}}
+    try:
+        quantization = importlib.import_module(f"{eeamc.__name__}.quantization")
+    except ImportError as error:
+        return available, {"int8": f"this gr-eeamc has no int8 module ({error})"}
+    section = getattr(model, "int8", None)
+    if device.type != "cpu":
+        return available, {"int8": f"int8 runs on the CPU only, the device is {device}"}
+    if (not section or not section.get("params")) and calibrate_on:
+        windows = torch.from_numpy(np.concatenate([data.windows for data in calibrate_on]))
+        print(f"  int8: calibrating on the benchmark's {len(windows)} windows (--int8-calibrate)", flush=True)
+        section = {
+            "params": quantization.calibrate_int8(model.net, windows),
+            "calibrated_by": "the benchmark",
+        }
+    if not section or not section.get("params"):
+        reason = (
+            f"{model.path} has no int8 parameters (python -m training quantize adds them; "
+            "--int8-calibrate calibrates on the benchmark's data for speed figures)"
+        )
+        return available, {"int8": reason}
+    available["int8"] = {"precision": "int8", "int8_params": section["params"]}
+    return available, {}
+
+
+def make_engine(model: Any, device: str, mode: Mode, options: dict[str, Any]) -> Any:
+    adaptive = {"adaptive_exits": True} if mode.adaptive else {}
+    if adaptive and "adaptive_exits" not in inspect.signature(eeamc.EarlyExitEngine.__init__).parameters:
+        return None
+    return eeamc.EarlyExitEngine(model.net, mode.threshold, device, **options, **adaptive)
+
+
+def bench_engine(
+    args: argparse.Namespace, model: Any, sets: list[WindowSet], available: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     results = []
-    for data in sets:
-        for mode in modes(model, args.threshold):
-            engine.set_thresholds(mode.threshold)
-            results.append(engine_row(args, engine, data, mode.name))
-    # What folding BatchNorm into the convolutions saves: the same engine running the network as trained.
+    for precision, options in available.items():
+        engines = {
+            mode.name: make_engine(model, args.device, mode, options) for mode in modes(model, args.threshold)
+        }
+        engines = {name: engine for name, engine in engines.items() if engine is not None}
+        for data in sets:
+            results += engine_rows(args, engines, data, precision)
+    # What folding BatchNorm into the convolutions (and the channels-last CPU layout) saves: the same
+    # engine running the network as trained.
     unfolded = eeamc.EarlyExitEngine(model.net, 0.0, args.device)
     unfolded.net = copy.deepcopy(model.net).eval().to(unfolded.device)
-    results.append(engine_row(args, unfolded, sets[0], "exits off, BatchNorm unfolded"))
+    results += engine_rows(
+        args, {"exits off, network as trained (BatchNorm unfolded)": unfolded}, sets[0], "fp32"
+    )
     return results
 
 
-def engine_row(args: argparse.Namespace, engine: Any, data: WindowSet, mode: str) -> dict[str, Any]:
-    """Exit statistics and windows/s at each batch size of one engine on one set, printed."""
+def engine_rows(
+    args: argparse.Namespace, engines: dict[str, Any], data: WindowSet, precision: str
+) -> list[dict[str, Any]]:
+    """Windows/s at each batch size (the engines interleaved) and exit statistics of each engine on one
+    set, printed with each mode's rate against exits off."""
     windows = torch.from_numpy(data.windows)
-    row = {"data": data.name, "mode": mode, **exit_statistics(engine, data), "rates": []}
+    rows = {name: {"data": data.name, "precision": precision, "mode": name, "rates": []} for name in engines}
     for batch in args.batches:
         if batch <= len(windows):
-            row["rates"].append(engine_rate(engine, windows, batch, args.seconds, args.repeats))
-    print_engine_row(row)
-    return row
+            rates = engine_rates(engines, windows, batch, args.seconds, args.repeats, args.clock)
+            for name, rate in rates.items():
+                rows[name]["rates"].append(rate)
+    for name, engine in engines.items():
+        rows[name].update(exit_statistics(engine, data))
+    baseline = rows.get(EXITS_OFF)
+    for row in rows.values():
+        if baseline is not None:
+            row["vs_exits_off"] = [
+                mine["windows_per_s"] / off["windows_per_s"]
+                for mine, off in zip(row["rates"], baseline["rates"])
+            ]
+        print_engine_row(row)
+    return list(rows.values())
+
+
+def engine_goals(rows: list[dict[str, Any]], batch: int) -> list[dict[str, Any]]:
+    """Issue 9's engine goals against the rows at ``batch``: the early exit >= 1.5x exits off at >= 10 dB
+    and >= 0.95x at every SNR group (with and without adaptive exits)."""
+    goals = []
+    for row in rows:
+        if row["mode"] == EXITS_OFF or "vs_exits_off" not in row:
+            continue
+        ratio = next(
+            (r for r, rate in zip(row["vs_exits_off"], row["rates"]) if rate["batch"] == batch), None
+        )
+        if ratio is None:
+            continue
+        high = min(row_snrs(row)) >= 10
+        target = 1.5 if high else 0.95
+        goals.append(
+            {
+                "precision": row["precision"],
+                "mode": row["mode"],
+                "data": row["data"],
+                "batch": batch,
+                "vs_exits_off": ratio,
+                "goal": target,
+                "met": ratio >= target,
+            }
+        )
+    return goals
+
+
+def row_snrs(row: dict[str, Any]) -> list[int]:
+    """The SNRs of a row's group, from its name 'SNR low..high dB'."""
+    low, high = row["data"].removeprefix("SNR ").removesuffix(" dB").split("..")
+    return [int(low), int(high)]
 
 
 # ---- flowgraph -----------------------------------------------------------------------------------------
 
 
+#: The block's reporting measured: (name, classifier options, message port connected).
+REPORTINGS: dict[str, tuple[dict[str, Any], bool]] = {
+    "none (copy block)": ({}, False),
+    "(a) no reports": ({"report": "every_n", "report_every": NO_REPORTS_EVERY}, False),
+    "(b) tags+window messages": ({"message_mode": "window"}, True),
+    "(c) tags+batch messages": ({"message_mode": "batch"}, True),
+    "(d) as (c), classify_every 4": ({"message_mode": "batch", "classify_every": 4}, True),
+}
+
+
 @dataclass
 class GraphConfig:
-    """One flowgraph measured: which block, mode and reporting."""
+    """One flowgraph measured: which block, mode, precision and reporting."""
 
     data: str
     mode: str
-    reporting: str  # "none (copy block)", "no reports", "tags", "tags+messages"
+    reporting: str  # a key of REPORTINGS
     threshold: float | list[float] | None = None
+    precision: str = "fp32"
+    adaptive: bool = False
     #: Windows the classifier's input buffer holds (head.set_min_output_buffer); 0 = what GNU Radio
     #: allocates (at least 2 x max_batch windows: the classifier's history asks for that).
     input_buffer_windows: int = 0
     result: dict[str, Any] = field(default_factory=dict)
+    #: Why it was not measured (a block parameter this gr-eeamc lacks); empty when it was.
+    not_available: str = ""
+
+
+def block_parameters() -> set[str]:
+    return set(inspect.signature(eeamc.classifier.__init__).parameters)
+
+
+def block_options(args: argparse.Namespace, config: GraphConfig) -> dict[str, Any]:
+    """The classifier's keyword arguments for ``config``, or ValueError naming a parameter it lacks."""
+    options, _ = REPORTINGS[config.reporting]
+    options = dict(options)
+    if args.max_batch:
+        options["max_batch"] = args.max_batch
+    options["precision"] = config.precision
+    if config.adaptive:
+        options["adaptive_exits"] = True
+    missing = sorted(set(options) - block_parameters())
+    if missing == ["precision"] and config.precision == "fp32":
+        del options["precision"]  # a block from before precision runs fp32
+        missing = []
+    if missing:
+        raise ValueError(f"not available: the classifier has no {', '.join(missing)} parameter")
+    return options
 
 
 def build_graph(
@@ -358,12 +540,10 @@ def build_graph(
     if config.reporting == "none (copy block)":
         block = blocks.copy(gr.sizeof_gr_complex)
     else:
-        options = {"max_batch": args.max_batch} if args.max_batch else {}
-        if config.reporting == "no reports":
-            options.update(report="every_n", report_every=NO_REPORTS_EVERY)
+        options = block_options(args, config)
         block = eeamc.classifier(model=args.model, device=args.device, threshold=config.threshold, **options)
     graph.connect(source, head, block, blocks.null_sink(gr.sizeof_gr_complex))
-    if config.reporting == "tags+messages":
+    if REPORTINGS[config.reporting][1]:
         debug = blocks.message_debug()
         graph.msg_connect(block, "classification", debug, "store")
         graph._keep = debug  # the Python object must outlive the run
@@ -372,7 +552,9 @@ def build_graph(
 
 def run_graph(args: argparse.Namespace, samples: np.ndarray, total: int, config: GraphConfig) -> float:
     """Samples/s of one run (construction and model loading excluded)."""
-    graph, _ = build_graph(args, samples, total, config)
+    graph, block = build_graph(args, samples, total, config)
+    engine = getattr(block, "engine", None)
+    config.result["block_precision"] = getattr(engine, "precision", "fp32") if engine else "-"
     start = time.perf_counter()
     graph.run()
     return total / (time.perf_counter() - start)
@@ -382,35 +564,52 @@ def bench_graph(
     args: argparse.Namespace, samples: np.ndarray, config: GraphConfig, window_length: int
 ) -> None:
     """Pilot run (warm-up, sizes the runs to --seconds), then the median of --repeats runs."""
+    if config.reporting != "none (copy block)":
+        try:
+            block_options(args, config)
+        except ValueError as error:
+            config.not_available = str(error)
+            print_graph_row(config)
+            return
     pilot_samples = window_length * 2048
     pilot_rate = run_graph(args, samples, pilot_samples, config)
     total = max(pilot_samples, int(pilot_rate * args.seconds / args.repeats))
     total -= total % window_length
     median, rates = median_rate(lambda: run_graph(args, samples, total, config), args.repeats)
-    config.result = {
-        "samples_per_s": median,
-        "windows_per_s": median / window_length,
-        "samples_per_run": total,
-        "repeats_samples_per_s": rates,
-        "keeps_up": {name: median >= rate for name, rate in RECEIVERS.items()},
-    }
+    config.result.update(
+        {
+            "samples_per_s": median,
+            "windows_per_s": median / window_length,
+            "samples_per_run": total,
+            "repeats_samples_per_s": rates,
+            "keeps_up": {name: median >= rate for name, rate in RECEIVERS.items()},
+        }
+    )
     print_graph_row(config)
 
 
-def graph_configs(model: Any, args: argparse.Namespace, sets: list[WindowSet]) -> list[GraphConfig]:
-    """Floor; both modes with tags+messages on every group; the first group also without messages
-    and without reports, to split the block's cost."""
+def graph_configs(
+    model: Any, args: argparse.Namespace, sets: list[WindowSet], available: Sequence[str]
+) -> list[GraphConfig]:
+    """The floor; per precision, exits off and on with every reporting on the first group; (b) on the
+    other groups (not with --quick); adaptive exits with (b) on the lowest-SNR group; and, without
+    --quick, (b) with batches as large as the block allows."""
+    off, early, adaptive = modes(model, args.threshold)
     configs = [GraphConfig(sets[0].name, "-", "none (copy block)")]
-    for index, data in enumerate(sets):
-        reportings = ["no reports", "tags", "tags+messages"] if index == 0 else ["tags+messages"]
-        for mode in modes(model, args.threshold):
-            configs += [GraphConfig(data.name, mode.name, r, mode.threshold) for r in reportings]
-            if index == 0:  # batches as large as the block allows: the input buffer holds 2 x max_batch
-                configs.append(
-                    GraphConfig(
-                        data.name, mode.name, "tags+messages", mode.threshold, 2 * block_max_batch(args)
-                    )
-                )
+    window = "(b) tags+window messages"
+    lowest = min(sets, key=lambda data: min(data.snrs))
+    for precision in available:
+        for mode in (off, early):
+            for reporting in list(REPORTINGS)[1:]:
+                configs.append(GraphConfig(sets[0].name, mode.name, reporting, mode.threshold, precision))
+        for data in [] if args.quick else sets[1:]:
+            configs += [GraphConfig(data.name, m.name, window, m.threshold, precision) for m in (off, early)]
+        configs.append(GraphConfig(lowest.name, adaptive.name, window, adaptive.threshold, precision, True))
+        if not args.quick:  # the input buffer holds 2 x max_batch windows
+            big = 2 * block_max_batch(args)
+            configs.append(
+                GraphConfig(sets[0].name, early.name, window, early.threshold, precision, False, big)
+            )
     return configs
 
 
@@ -419,12 +618,41 @@ def block_max_batch(args: argparse.Namespace) -> int:
     return args.max_batch or default
 
 
-def bench_flowgraphs(args: argparse.Namespace, model: Any, sets: list[WindowSet]) -> list[dict[str, Any]]:
+def bench_flowgraphs(
+    args: argparse.Namespace, model: Any, sets: list[WindowSet], available: Sequence[str]
+) -> list[dict[str, Any]]:
     by_name = {data.name: data for data in sets}
-    configs = graph_configs(model, args, sets)
+    configs = graph_configs(model, args, sets, available)
     for config in configs:
         bench_graph(args, by_name[config.data].samples, config, model.input_length)
     return [asdict(config) for config in configs]
+
+
+def block_goals(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Issue 9's block goals on a 2-core machine: (b) >= 2.4 MS/s (an RTL-SDR, every window classified
+    and reported) and (c) >= 10 MS/s, for the early exit with the default input buffer."""
+    targets = {"(b) tags+window messages": 2.4e6, "(c) tags+batch messages": 10e6}
+    goals = []
+    for config in configs:
+        rate = config["result"].get("samples_per_s")
+        if (
+            config["reporting"] in targets
+            and rate
+            and config["mode"].startswith("early")
+            and not (config["adaptive"] or config["input_buffer_windows"])
+        ):
+            target = targets[config["reporting"]]
+            goals.append(
+                {
+                    "precision": config["precision"],
+                    "data": config["data"],
+                    "reporting": config["reporting"],
+                    "samples_per_s": rate,
+                    "goal": target,
+                    "met": rate >= target,
+                }
+            )
+    return goals
 
 
 # ---- profile -------------------------------------------------------------------------------------------
@@ -436,11 +664,11 @@ PROFILE_ROWS = (
     ("  valid_windows", "windows.py", "valid_windows"),
     ("  _classify: normalise + engine", "classifier.py", "_classify"),
     ("    engine.classify", "engine.py", "classify"),
-    ("  _metadata_tags (get_tags_in_range)", "classifier.py", "_metadata_tags"),
-    ("  _absorb_metadata", "classifier.py", "_absorb_metadata"),
-    ("  _report (per window)", "classifier.py", "_report"),
-    ("    _summary: tag dict", "classifier.py", "_summary"),
-    ("    _message: message dict", "classifier.py", "_message"),
+    ("  upstream tags (UpstreamTags.read)", "running.py", "read"),
+    ("  _report", "classifier.py", "_report"),
+    ("    _tag_values: tag dicts", "classifier.py", "_tag_values"),
+    ("    _message: window message dicts", "classifier.py", "_message"),
+    ("    _batch: batch message", "classifier.py", "_batch"),
     ("    add_item_tag", "", "add_item_tag"),
     ("    message_port_pub", "", "message_port_pub"),
 )
@@ -448,9 +676,10 @@ PROFILE_ROWS = (
 
 def profile_block(args: argparse.Namespace, model: Any, data: WindowSet, mode: Mode) -> dict[str, Any]:
     """cProfile the block's work() (it runs on a scheduler thread, so the profiler is switched on and off
-    around each call in that thread) over one tags+messages run; per-window microseconds by part."""
-    windows = min(len(data.windows) * 4, 40_000)
-    config = GraphConfig(data.name, mode.name, "tags+messages", mode.threshold)
+    around each call in that thread) over one (b) run, tags and window messages; per-window
+    microseconds by part."""
+    windows = min(len(data.windows) * 4, 10_000 if args.quick else 40_000)
+    config = GraphConfig(data.name, mode.name, "(b) tags+window messages", mode.threshold)
     graph, block = build_graph(args, data.samples, windows * model.input_length, config)
     profiler = cProfile.Profile()
     handle = block.handle_general_work
@@ -508,7 +737,8 @@ def print_machine(info: dict[str, Any], model: Any, source: str, args: argparse.
     print(f"  groups: {args.snr_groups_names}; {args.windows} windows each")
     print(
         f"== Timing: median of {args.repeats} repeats, {args.seconds:g} s per figure, after a warm-up; "
-        "machine shared with other jobs, figures noisy"
+        f"engine on the {args.clock} clock, block on the wall clock; load average "
+        f"{info['load_average_1_5_15']} on {info['cores_available']} cores (other jobs make figures noisy)"
     )
 
 
@@ -526,30 +756,59 @@ def provenance_summary(provenance: dict[str, Any]) -> str:
 def print_engine_row(row: dict[str, Any]) -> None:
     shares = " / ".join(f"{100 * s:.1f}%" for s in row["exit_share"])
     accuracy = f"{100 * row['accuracy']:.1f}%" if row["accuracy"] is not None else "n/a"
-    rates = "  ".join(f"b{r['batch']}: {r['windows_per_s']:>9,.0f}" for r in row["rates"])
+    ratios = row.get("vs_exits_off") or [None] * len(row["rates"])
+    rates = "  ".join(
+        f"b{r['batch']}: {r['windows_per_s']:>8,.0f}" + (f" ({x:.2f}x)" if x is not None else "")
+        for r, x in zip(row["rates"], ratios)
+    )
+    skipped = f" skipped {row['skipped_exits']}" if row.get("skipped_exits") else ""
     print(
-        f"  {row['data']:18s} {row['mode']:30s} exits {shares:16s} MACs/win {row['mean_macs'] / 1e6:5.3f}M "
-        f"acc {accuracy:6s} | windows/s {rates}"
+        f"  {row['precision']:4s} {row['data']:18s} {row['mode']:30s} exits {shares:14s} "
+        f"MACs/win {row['mean_macs'] / 1e6:5.3f}M acc {accuracy:6s}{skipped} | windows/s {rates}"
     )
 
 
 def print_graph_row(config: GraphConfig) -> None:
+    buffer = f"{config.input_buffer_windows} win" if config.input_buffer_windows else "default"
+    label = f"  {config.precision:4s} {config.data:18s} {config.mode:33s} {config.reporting:30s} {buffer:8s}"
+    if config.not_available:
+        print(f"{label} {config.not_available}")
+        return
     result = config.result
     keeps = "  ".join(
         f"{name.split(' ')[0]}: {'yes' if result['samples_per_s'] >= rate else 'NO '} "
         f"({result['samples_per_s'] / rate:.2f}x)"
         for name, rate in RECEIVERS.items()
     )
-    buffer = f"{config.input_buffer_windows} win" if config.input_buffer_windows else "default"
+    ran = result.get("block_precision", config.precision)
+    note = f"  [the block ran {ran}]" if ran not in (config.precision, "-") else ""
     print(
-        f"  {config.data:18s} {config.mode:26s} {config.reporting:18s} {buffer:8s}"
-        f"{result['samples_per_s'] / 1e6:9.2f} MS/s {result['windows_per_s']:>11,.0f} windows/s  {keeps}"
+        f"{label}{result['samples_per_s'] / 1e6:8.2f} MS/s {result['windows_per_s']:>10,.0f} windows/s  "
+        f"{keeps}{note}"
     )
+
+
+def print_goals(engine: list[dict[str, Any]], block: list[dict[str, Any]], missing: dict[str, str]) -> None:
+    print("== Goals of issue 9 against the figures above (informative: nothing is asserted)")
+    for goal in engine:
+        print(
+            f"  engine {goal['precision']:4s} {goal['data']:18s} {goal['mode']:30s} b{goal['batch']}: "
+            f"{goal['vs_exits_off']:.2f}x exits off (goal >= {goal['goal']}x: "
+            f"{'met' if goal['met'] else 'NOT met'})"
+        )
+    for goal in block:
+        print(
+            f"  block  {goal['precision']:4s} {goal['data']:18s} {goal['reporting']:30s} "
+            f"{goal['samples_per_s'] / 1e6:.2f} MS/s (goal >= {goal['goal'] / 1e6:g} MS/s: "
+            f"{'met' if goal['met'] else 'NOT met'})"
+        )
+    for precision, reason in missing.items():
+        print(f"  {precision}: not available ({reason})")
 
 
 def print_profile(profile: dict[str, Any]) -> None:
     print(
-        f"== Profile of work(): {profile['data']}, {profile['mode']}, tags+messages, "
+        f"== Profile of work(): {profile['data']}, {profile['mode']}, (b) tags+window messages, "
         f"{profile['windows']} windows in {profile['work_calls']} work() calls "
         f"({profile['windows_per_work_call']:.1f} windows/call; "
         "cProfile inflates Python-heavy parts)"
@@ -588,7 +847,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=parse_snr_group,
         default=None,
         metavar="LOW:HIGH",
-        help="SNR groups reported apart (default: 10:20 -10:0)",
+        help="SNR groups reported apart (default: 10:20 0:10 -10:0)",
     )
     parser.add_argument(
         "--windows", type=int, default=None, help="windows per SNR group (default 4096, quick 2048)"
@@ -597,7 +856,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--batches",
         type=lambda s: [int(b) for b in s.split(",")],
         default=None,
-        help="engine batch sizes (default 1,32,256,1024)",
+        help="engine batch sizes (default 1,32,256,1024; quick 256)",
     )
     parser.add_argument(
         "--max-batch", type=int, default=None, help="the block's max_batch (default: the block's)"
@@ -607,6 +866,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--repeats", type=int, default=None, help="timed repeats per figure (default 5, quick 3)"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="time the engine by wall time (default) or by this process's CPU time (steadier where other "
+        "jobs share the machine; use with --threads 1)",
+    )
+    parser.add_argument(
+        "--int8-calibrate",
+        action="store_true",
+        help="where the model file has no int8 parameters, calibrate them on the benchmark's own windows "
+        "(speed figures only: int8's accuracy and exit shares then differ from a checked model's)",
     )
     parser.add_argument("--quick", action="store_true", help="shorter measurements (under a minute)")
     parser.add_argument("--no-flowgraph", action="store_true", help="skip the block measurements")
@@ -623,12 +895,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the generator's modulators with AWGN only (no channel impairments, nothing cached) instead of "
         "training.generate's data",
     )
-    parser.add_argument("--json", default="", metavar="OUT", help="also write every figure to this JSON file")
+    parser.add_argument(
+        "--json",
+        default="",
+        metavar="OUT",
+        help="also write every figure to this JSON file; 'auto' = reports/bench_classifier_<date>_<cpu>.json",
+    )
     args = parser.parse_args(argv)
-    args.snr_groups = args.snr_groups or [parse_snr_group("10:20"), parse_snr_group("-10:0")]
+    args.snr_groups = args.snr_groups or [parse_snr_group(g) for g in ("10:20", "0:10", "-10:0")]
     args.snr_groups_names = [group_name(g) for g in args.snr_groups]
     args.windows = args.windows or (2048 if args.quick else 4096)
-    args.batches = args.batches or [1, 32, 256, 1024]
+    args.batches = args.batches or ([256] if args.quick else [1, 32, 256, 1024])
     args.seconds = args.seconds or (0.5 if args.quick else 2.0)
     args.repeats = args.repeats or (3 if args.quick else 5)
     return args
@@ -666,7 +943,10 @@ def run(args: argparse.Namespace) -> int:
     device = eeamc.resolve_device(args.device)
     info = machine_info(device)
     source, sets = load_data(args, model)
+    available, missing = precisions(model, device, sets if args.int8_calibrate else None)
     print_machine(info, model, source, args)
+    for precision, reason in missing.items():
+        print(f"  {precision}: not available ({reason})")
     report: dict[str, Any] = {
         "machine": info,
         "model": {
@@ -675,26 +955,46 @@ def run(args: argparse.Namespace) -> int:
             "thresholds": model.thresholds,
             "macs_per_exit": model.net.macs_per_exit(),
             "provenance": model.provenance,
+            "int8_check": (getattr(model, "int8", None) or {}).get("check"),
         },
         "data": {"source": source, "groups": args.snr_groups_names, "windows_per_group": args.windows},
         "timing": {"seconds_per_figure": args.seconds, "repeats": args.repeats, "statistic": "median"},
+        "not_available": missing,
     }
-    print("== Engine (EarlyExitEngine.classify, windows already framed and normalised)")
-    report["engine"] = bench_engine(args, model, sets)
+    print(
+        "== Engine (EarlyExitEngine.classify, windows already framed and normalised; modes interleaved; "
+        "(Nx) = against exits off)"
+    )
+    report["timing"]["engine_clock"] = args.clock
+    report["engine"] = bench_engine(args, model, sets, available)
+    goal_batch = 256 if 256 in args.batches else args.batches[-1]
+    report["goals"] = {"engine": engine_goals(report["engine"], goal_batch), "block": []}
     if not args.no_flowgraph:
         print(
             "== Block: vector source -> head -> classifier -> null sink, no throttle, report mode all; "
-            "columns: data, mode, reporting, classifier input buffer"
+            "columns: precision, data, mode, reporting, classifier input buffer"
         )
-        report["flowgraph"] = bench_flowgraphs(args, model, sets)
+        report["flowgraph"] = bench_flowgraphs(args, model, sets, list(available))
+        report["goals"]["block"] = block_goals(report["flowgraph"])
     if not args.no_profile:
-        early = modes(model, args.threshold)[1]
-        report["profile"] = profile_block(args, model, sets[0], early)
-        print_profile(report["profile"])
+        try:
+            report["profile"] = profile_block(args, model, sets[0], modes(model, args.threshold)[1])
+            print_profile(report["profile"])
+        except ValueError as error:  # a block without message_mode
+            print(f"== Profile of work(): {error}")
+    print_goals(report["goals"]["engine"], report["goals"]["block"], missing)
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
-        print(f"== Figures written to {args.json}")
+        path = auto_json_path(info) if args.json == "auto" else Path(args.json)
+        path.write_text(json.dumps(report, indent=2))
+        print(f"== Figures written to {path}")
     return 0
+
+
+def auto_json_path(info: dict[str, Any]) -> Path:
+    """reports/bench_classifier_<date>_<cpu model>_<cores>c.json (the name says when and on what)."""
+    cpu = "".join(c if c.isalnum() else "-" for c in str(info["cpu"])).strip("-").lower()
+    cpu = "-".join(part for part in cpu.split("-") if part) or "unknown-cpu"
+    return REPO / "reports" / f"bench_classifier_{info['date'][:10]}_{cpu}_{info['cores_available']}c.json"
 
 
 if __name__ == "__main__":
