@@ -71,16 +71,8 @@ def save_checkpoint(
         torch.save(payload, temporary)
 
 
-def load_checkpoint(
-    path: Path,
-    config: Mapping[str, Any],
-    net: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
-    generator: torch.Generator,
-    device: torch.device,
-) -> TrainState:
-    """Restore a run from its checkpoint after checking it belongs to the same experiment."""
+def read_checkpoint(path: Path, config: Mapping[str, Any]) -> dict[str, Any]:
+    """A checkpoint's contents, after checking it belongs to the same experiment as ``config``."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)  # never runs code from the file
     except Exception as error:  # truncated or foreign files raise many types
@@ -104,6 +96,18 @@ def load_checkpoint(
             f"checkpoint {path} was made with different settings ({details}); resume with the original "
             "settings or use --restart"
         )
+    return payload
+
+
+def restore_checkpoint(
+    payload: Mapping[str, Any],
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    generator: torch.Generator,
+    device: torch.device,
+) -> TrainState:
+    """Put a checkpoint's weights, optimizer, schedule and RNG states back; return its TrainState."""
     net.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     if scheduler is not None and payload["scheduler"] is not None:

@@ -48,8 +48,9 @@ def combined_loss(losses: Sequence[torch.Tensor], weights: Sequence[float]) -> t
     return torch.stack(terms).sum()
 
 
-def forward_for_scheme(net: EarlyExitNet, x: torch.Tensor, scheme: str) -> list[torch.Tensor]:
-    """Every exit's logits; for the paper's scheme with the graph cut between segments (Algorithm 1)."""
+def forward_for_scheme(net: EarlyExitNet | nn.Module, x: torch.Tensor, scheme: str) -> list[torch.Tensor]:
+    """Every exit's logits; for the paper's scheme with the graph cut between segments (Algorithm 1).
+    ``net`` may be the DistributedDataParallel wrapper of an EarlyExitNet (it passes the keyword on)."""
     return net(x, detach_between_segments=scheme == "paper")
 
 
@@ -82,18 +83,25 @@ def trainable_parameters(net: nn.Module) -> list[nn.Parameter]:
 
 
 def train_step(
-    net: EarlyExitNet,
+    net: nn.Module,
     optimizer: torch.optim.Optimizer,
     x: torch.Tensor,
     y: torch.Tensor,
     scheme: str,
     weights: Sequence[float],
+    scale: float = 1.0,
 ) -> tuple[list[float], list[int]]:
-    """One optimizer step; returns each exit's loss and number of correct answers on the batch."""
+    """One optimizer step; returns each exit's loss and number of correct answers on the batch.
+
+    ``net`` is the network or its DistributedDataParallel wrapper. ``scale`` multiplies the loss that
+    goes back (not the losses returned): DDP averages the processes' gradients, so a process holding
+    ``n`` of a global batch's ``N`` windows scales by ``n * processes / N`` and the step is that of the
+    global batch's mean loss even when the batch does not divide evenly."""
     optimizer.zero_grad(set_to_none=True)
     outputs = forward_for_scheme(net, x, scheme)
     losses = exit_losses(outputs, y)
-    combined_loss(losses, weights).backward()
+    loss = combined_loss(losses, weights)
+    (loss if scale == 1.0 else loss * scale).backward()
     optimizer.step()
     correct = [int((logits.argmax(dim=1) == y).sum()) for logits in outputs]
     return [float(loss.detach()) for loss in losses], correct

@@ -19,6 +19,14 @@ Every epoch a checkpoint (model, optimizer, schedule, RNG states, early-stopping
 atomically and a JSON line appended to the log; --resume continues an interrupted run exactly where it
 stopped. At the end the best weights are saved as the model file with its provenance, and the early-exit
 thresholds are calibrated on the validation split (training.calibrate) unless --no-calibrate.
+
+Several processes (GPUs, or CPU shares; one machine or several): start the same command under torchrun,
+e.g. `torchrun --nproc-per-node 4 -m training train ...` (env:// rendezvous; NCCL on CUDA, gloo on the
+CPU; --device auto or cuda means cuda:LOCAL_RANK). The network is trained with DistributedDataParallel:
+--batch-size stays the global batch, each process trains on its share of every batch, validation and
+early stopping are over all processes, and only rank 0 writes the checkpoint, the log and the model file.
+BatchNorm normalises each process's share (batch / processes windows) and its running statistics are
+averaged over the processes every epoch. --resume works with any number of processes.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from gnuradio.eeamc.contract import (
     RML22_CONTRACT,
     RML22_MAX_CARRIER_OFFSET,
@@ -59,7 +68,7 @@ from training.datasets import (
     plain,
     split_indices,
 )
-from training.fitting import fit, fmt
+from training.fitting import World, fit, fmt
 from training.provenance import code_version
 from training.schemes import SCHEMES, parse_exit_weights
 
@@ -122,7 +131,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--epochs", type=int, default=50, help="maximum epochs")
     model.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (the peak for onecycle)")
     model.add_argument("--weight-decay", type=float, default=5e-4, help="Adam (L2) weight decay")
-    model.add_argument("--batch-size", type=int, default=500, help="windows per step")
+    model.add_argument(
+        "--batch-size",
+        type=int,
+        default=500,
+        help="windows per optimizer step over all processes (global): under torchrun each of N processes "
+        "trains on batch/N of them, so results stay comparable with one process",
+    )
     model.add_argument(
         "--patience", type=int, default=8, help="stop after this many epochs without improvement"
     )
@@ -137,14 +152,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
     run_group = parser.add_argument_group("running")
-    run_group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    run_group.add_argument(
+        "--device",
+        default="auto",
+        help="auto, cpu, cuda or cuda:N; under torchrun auto and cuda mean cuda:LOCAL_RANK",
+    )
     run_group.add_argument(
         "--threads",
         "--workers",
         dest="threads",
         type=int,
         default=0,
-        help="CPU threads for torch (0: every core this process may use)",
+        help="CPU threads for torch per process (0: the cores this process may use, shared among the "
+        "processes torchrun starts on this machine)",
     )
     run_group.add_argument("--checkpoint", metavar="PATH", help="checkpoint file (MODEL.ckpt when not given)")
     run_group.add_argument(
@@ -202,24 +222,49 @@ class Paths:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     paths = paths_from_args(args)
-    device = resolve_device(args.device)
-    torch.set_num_threads(args.threads if args.threads > 0 else available_cores())
-    train_set, val_set = load_train_val(config)
-    print(
-        f"data {config.data}: {len(train_set)} train / {len(val_set)} val windows, "
-        f"{len(train_set.classes)} classes, SNRs {train_set.snrs[0]}..{train_set.snrs[-1]} dB; "
-        f"{config.arch} ({', '.join(config.exits) or 'no early exit'}), scheme {config.scheme}, "
-        f"device {device}, {torch.get_num_threads()} threads",
-        file=sys.stderr,
-    )
+    world = world_from_environment()
+    if config.batch_size < 2 * world.size:
+        raise ValueError(
+            f"--batch-size {config.batch_size} is the global batch: {world.size} processes need at least "
+            f"{2 * world.size} (two windows each, for BatchNorm)"
+        )
+    device = training_device(args.device, world)
+    started_group = join_process_group(world, device)
     try:
-        net, state = fit(config, train_set, val_set, paths, device, resume=args.resume, restart=args.restart)
-    except KeyboardInterrupt:
+        return train_and_save(args, config, paths, world, device)
+    finally:
+        if started_group:
+            dist.destroy_process_group()
+
+
+def train_and_save(
+    args: argparse.Namespace, config: TrainConfig, paths: Paths, world: World, device: torch.device
+) -> int:
+    """Train (this process's part of it) and, on rank 0, write the model file."""
+    torch.set_num_threads(args.threads if args.threads > 0 else default_threads())
+    train_set, val_set = load_train_val(config)
+    if world.main:
         print(
-            f"\ninterrupted: continue with the same command and --resume ({paths.checkpoint})",
+            f"data {config.data}: {len(train_set)} train / {len(val_set)} val windows, "
+            f"{len(train_set.classes)} classes, SNRs {train_set.snrs[0]}..{train_set.snrs[-1]} dB; "
+            f"{config.arch} ({', '.join(config.exits) or 'no early exit'}), scheme {config.scheme}, "
+            f"device {device}, {torch.get_num_threads()} threads"
+            + (f", {world.size} processes" if world.distributed else ""),
             file=sys.stderr,
         )
+    try:
+        net, state = fit(
+            config, train_set, val_set, paths, device, resume=args.resume, restart=args.restart, world=world
+        )
+    except KeyboardInterrupt:
+        if world.main:
+            print(
+                f"\ninterrupted: continue with the same command and --resume ({paths.checkpoint})",
+                file=sys.stderr,
+            )
         return 130
+    if not world.main:
+        return 0
     signal, signal_source = signal_contract(train_set.attrs)
     model = Model(
         net=net.cpu().eval(),
@@ -227,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
         normalization=config.normalization,
         signal=signal,
     )
-    model.provenance = provenance(config, args, train_set, val_set, state, paths, device)
+    model.provenance = provenance(config, args, train_set, val_set, state, paths, device, world)
     model.provenance["contract_source"] = signal_source
     threshold_note = set_thresholds(model, val_set, config, args)
     save_model(model, paths.out)
@@ -237,6 +282,54 @@ def run(args: argparse.Namespace) -> int:
         f"{fmt(best.get('val_acc', []))}, thresholds {fmt(model.thresholds)} ({threshold_note})"
     )
     return 0
+
+
+# ------------------------------------------------------------------------------------- processes
+
+
+def world_from_environment() -> World:
+    """This process's rank among the training processes, from torchrun's RANK and WORLD_SIZE (alone when
+    they are not set)."""
+    try:
+        size = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+    except ValueError as error:
+        raise ValueError(f"RANK and WORLD_SIZE must be integers (torchrun sets them): {error}") from error
+    if not 0 <= rank < size:
+        raise ValueError(f"RANK {rank} is not in 0..WORLD_SIZE-1 (WORLD_SIZE {size}): start under torchrun")
+    return World(rank=rank, size=size)
+
+
+def local_processes() -> tuple[int, int]:
+    """(LOCAL_RANK, LOCAL_WORLD_SIZE): this process among those torchrun started on this machine."""
+    return int(os.environ.get("LOCAL_RANK", "0")), int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+
+
+def training_device(option: str, world: World) -> torch.device:
+    """The --device of this process: with several processes, auto and cuda mean this machine's GPU
+    number LOCAL_RANK (one GPU per process, as torchrun expects); cuda:N is taken as given."""
+    name = option.strip().lower()
+    if world.distributed and name in ("auto", "cuda") and torch.cuda.is_available():
+        name = f"cuda:{local_processes()[0]}"
+    device = resolve_device(name)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL's collectives run on the current device
+    return device
+
+
+def join_process_group(world: World, device: torch.device) -> bool:
+    """Join the other processes (env:// rendezvous: MASTER_ADDR, MASTER_PORT as torchrun sets them);
+    True when this call started the group (a caller that started one itself keeps it)."""
+    if not world.distributed:
+        return False
+    if dist.is_initialized():
+        if dist.get_world_size() != world.size:
+            raise ValueError(
+                f"the process group has {dist.get_world_size()} processes but WORLD_SIZE is {world.size}"
+            )
+        return False
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo", init_method="env://")
+    return True
 
 
 # -------------------------------------------------------------------------------------------- set-up
@@ -280,6 +373,11 @@ def paths_from_args(args: argparse.Namespace) -> Paths:
         checkpoint=Path(args.checkpoint) if args.checkpoint else Path(f"{out}.ckpt"),
         log=Path(args.log) if args.log else out.parent / f"{out.stem}.log.jsonl",
     )
+
+
+def default_threads() -> int:
+    """The cores this process may use, shared among the training processes on this machine."""
+    return max(1, available_cores() // max(1, local_processes()[1]))
 
 
 def available_cores() -> int:
@@ -399,6 +497,7 @@ def provenance(
     state: TrainState,
     paths: Paths,
     device: torch.device,
+    world: World,
 ) -> dict[str, Any]:
     """How the model file was made: plain types only (the model file is loaded with weights_only)."""
     best = state.history[state.best_epoch - 1] if state.best_epoch else {}
@@ -429,6 +528,9 @@ def provenance(
             "checkpoint": str(paths.checkpoint),
             "log": str(paths.log),
             "device": str(device),
+            "processes": world.size,
+            "backend": dist.get_backend() if world.distributed else None,
+            "batch_per_process": config.batch_size / world.size,
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
             "python": platform.python_version(),
