@@ -73,11 +73,20 @@ class ChannelsLastPool(nn.Module):
 
 
 class ChannelsLastFlatten(nn.Module):
-    """Flatten a [batch, channels, 1, length] tensor to [batch, channels * length] in the (channel,
-    position) order the Linear layers were trained on (a copy out of the channels-last layout)."""
+    """Flatten a [batch, channels, 1, length] channels-last tensor to [batch, length * channels] as it
+    lies in memory (no copy); the Linear layer it feeds has its weight columns put in that order
+    (``reorder_columns``), so the products are the trained ones."""
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h.contiguous().flatten(1)
+        return h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)
+
+
+def reorder_columns(linear: nn.Linear, channels: int, length: int) -> None:
+    """A Linear layer trained on (channel, position)-ordered features, made to take (position, channel)."""
+    if linear.in_features != channels * length:
+        raise ValueError(f"{linear} does not take the {channels} x {length} features flattened before it")
+    weight = linear.weight.detach().view(linear.out_features, channels, length).permute(0, 2, 1)
+    linear.weight = nn.Parameter(weight.reshape(linear.out_features, -1).contiguous(), requires_grad=False)
 
 
 class ToChannelsLast(nn.Module):
@@ -98,7 +107,7 @@ def convert(module: nn.Module) -> nn.Module:
     if isinstance(module, nn.MaxPool1d):
         return ChannelsLastPool(module)
     if isinstance(module, nn.Flatten):
-        return ChannelsLastFlatten()
+        return ChannelsLastFlatten()  # the Linear after it: see reorder_flattened_features
     if isinstance(module, nn.BatchNorm1d):
         raise ValueError("fold BatchNorm into the convolutions first (networks.fold_batchnorm)")
     return module
@@ -112,12 +121,44 @@ def convert_children(module: nn.Module) -> None:
             convert_children(child)
 
 
+def flattened_shapes(net: EarlyExitNet) -> dict[str, tuple[int, int]]:
+    """The (channels, length) each Flatten of ``net`` receives, by module name (a probe pass)."""
+    shapes: dict[str, tuple[int, int]] = {}
+    handles = [
+        module.register_forward_hook(
+            lambda _module, inputs, _output, name=name: shapes.__setitem__(name, tuple(inputs[0].shape[1:]))
+        )
+        for name, module in net.named_modules()
+        if isinstance(module, nn.Flatten)
+    ]
+    try:
+        with torch.inference_mode():
+            net(torch.zeros(1, 2, net.input_length))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes
+
+
+def reorder_flattened_features(net: EarlyExitNet, shapes: dict[str, tuple[int, int]]) -> None:
+    """For each Flatten (by name), reorder the columns of the Linear layer that consumes its output: the
+    next Linear in module order (a branch's own, or the head's after the backbone's last stage)."""
+    names = [name for name, _ in net.named_modules()]
+    modules = dict(net.named_modules())
+    for name, (channels, length) in shapes.items():
+        after = names[names.index(name) + 1 :]
+        consumer = next(modules[n] for n in after if isinstance(modules[n], nn.Linear))
+        reorder_columns(consumer, channels, length)
+
+
 def channels_last_network(folded: EarlyExitNet) -> EarlyExitNet:
     """A copy of ``folded`` (BatchNorm already folded, eval mode) that runs channels-last on the CPU;
     ``folded`` itself is left as it is."""
     net = copy.deepcopy(folded)
+    shapes = flattened_shapes(net)
     convert_children(net.stages)
     convert_children(net.branches)
+    reorder_flattened_features(net, shapes)
     # The input is converted by the first stage, so run_segment(x, 0) takes the usual 3-D windows.
     net.stages[0] = nn.Sequential(ToChannelsLast(), *net.stages[0])
     return net.eval().requires_grad_(False)
