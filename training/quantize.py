@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     train = load_model_split(model, args.data, "train", split)
     windows = calibration_windows(train, args.calibration_windows, model.normalization, args.seed)
     print(f"calibrating on {len(windows)} of {len(train)} training windows of {args.data}", file=sys.stderr)
-    params = calibrate_int8(model.net, windows)
+    with tqdm(total=2 * len(windows), desc="calibration (2 passes)", unit="window", leave=False) as bar:
+        params = calibrate_int8(model.net, windows, bar.update)
     test = load_model_split(model, args.data, "test", split)
     check = accuracy_check(model, params, test, args.batch_size, args.tolerance)
     check.update(

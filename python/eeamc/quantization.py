@@ -155,9 +155,12 @@ def float_step(step: Step, h: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def calibrate_int8(net: EarlyExitNet, windows: torch.Tensor) -> dict[str, Any]:
+def calibrate_int8(
+    net: EarlyExitNet, windows: torch.Tensor, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """Activation scales and zero points of ``net`` from ``windows`` [N, 2, L] (normalised as the model
     expects; use the model's training data: the scales are only right for what they were measured on).
+    ``progress(count)`` is told of every batch of windows run (two passes: ranges, then histograms).
 
     Returns plain data for the model file: format, version, engine, the activation bits, the method,
     the number of windows, the digest of the float weights they belong to and, per activation, its
@@ -166,8 +169,8 @@ def calibrate_int8(net: EarlyExitNet, windows: torch.Tensor) -> dict[str, Any]:
     check_windows(net, windows)
     folded = fold_batchnorm(net)
     segments, exits = network_plan(folded)
-    ranges = activation_ranges(folded, segments, exits, windows)
-    histograms = activation_histograms(folded, segments, exits, windows, ranges)
+    ranges = activation_ranges(folded, segments, exits, windows, progress)
+    histograms = activation_histograms(folded, segments, exits, windows, ranges, progress)
     activations = {name: choose_qparams(histograms[name], *ranges[name], ACTIVATION_QMAX) for name in ranges}
     return {
         "format": PARAMS_FORMAT,
@@ -200,9 +203,10 @@ def observe(
     exits: list[list[Step]],
     windows: torch.Tensor,
     record: Callable[[str, torch.Tensor], None],
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """Run every exit of the folded network on ``windows`` in batches, handing each quantised
-    activation to ``record(name, values)``."""
+    activation to ``record(name, values)`` (and each batch's size to ``progress``)."""
     for start in range(0, len(windows), CALIBRATION_BATCH):
         h = windows[start : start + CALIBRATION_BATCH].float()
         record("input", h)
@@ -216,10 +220,16 @@ def observe(
                 branch = float_step(step, branch)
                 if step.kind == "linear":
                     record(step.name, branch)
+        if progress is not None:
+            progress(len(h))
 
 
 def activation_ranges(
-    folded: EarlyExitNet, segments: list[list[Step]], exits: list[list[Step]], windows: torch.Tensor
+    folded: EarlyExitNet,
+    segments: list[list[Step]],
+    exits: list[list[Step]],
+    windows: torch.Tensor,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Smallest and largest value of every quantised activation over ``windows``."""
     ranges: dict[str, tuple[float, float]] = {}
@@ -229,7 +239,7 @@ def activation_ranges(
         old = ranges.get(name, (low, high))
         ranges[name] = (min(low, old[0]), max(high, old[1]))
 
-    observe(folded, segments, exits, windows, record)
+    observe(folded, segments, exits, windows, record, progress)
     return ranges
 
 
@@ -239,6 +249,7 @@ def activation_histograms(
     exits: list[list[Step]],
     windows: torch.Tensor,
     ranges: dict[str, tuple[float, float]],
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Histogram (float64 counts) of every quantised activation over its whole range."""
     histograms = {name: torch.zeros(HISTOGRAM_BINS, dtype=torch.float64) for name in ranges}
@@ -247,7 +258,7 @@ def activation_histograms(
         low, high = histogram_span(*ranges[name])
         histograms[name] += torch.histc(values.float(), HISTOGRAM_BINS, low, high).double()
 
-    observe(folded, segments, exits, windows, record)
+    observe(folded, segments, exits, windows, record, progress)
     return histograms
 
 
