@@ -14,6 +14,7 @@ from gnuradio.eeamc.engine import (
     break_even_shares,
     entropy_log10,
     gather_rows,
+    packed_to_host,
     softmax_and_entropy,
 )
 from gnuradio.eeamc.networks import build_network, fold_batchnorm
@@ -152,6 +153,16 @@ def test_int8_engine_exits_as_the_thresholds_say():
     )
     torch.testing.assert_close(result.entropy, entropy_log10(result.probabilities), rtol=1e-4, atol=1e-5)
     assert set(result.macs.tolist()) == set(net.macs_per_exit())
+
+
+def test_results_come_back_in_one_packed_copy_with_their_dtypes():
+    label = torch.tensor([3, 0, 9], dtype=torch.int64)
+    probabilities = torch.rand(3, 10)
+    entropy = torch.tensor([0.5, float("nan"), 0.0])
+    back = packed_to_host([label, probabilities, entropy])
+    assert [t.dtype for t in back] == [torch.int64, torch.float32, torch.float32]
+    assert torch.equal(back[0], label) and torch.equal(back[1], probabilities)
+    assert torch.allclose(back[2], entropy, equal_nan=True) and back[2].shape == (3,)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

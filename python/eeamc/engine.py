@@ -340,17 +340,22 @@ class EarlyExitEngine:
         return staged.to(self.device, non_blocking=True)
 
     def _download(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
-        """The results on the CPU; from CUDA packed into one float tensor and copied back once."""
-        if self.device.type == "cpu":
-            return list(tensors)
-        columns = [t.float().reshape(len(t), -1) for t in tensors]
-        host = torch.cat(columns, dim=1).cpu()
-        parts, start = [], 0
-        for tensor, column in zip(tensors, columns):
-            part = host[:, start : start + column.shape[1]].reshape(tensor.shape)
-            parts.append(part.to(tensor.dtype) if tensor.dtype != torch.float32 else part.contiguous())
-            start += column.shape[1]
-        return parts
+        """The results on the CPU; from CUDA in one copy (``packed_to_host``)."""
+        return list(tensors) if self.device.type == "cpu" else packed_to_host(tensors)
+
+
+def packed_to_host(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """``tensors`` (one row per window each) on the CPU in one device-to-host copy: packed side by side
+    into one float32 tensor, copied, and split back into their shapes and dtypes (integers up to 2**24,
+    class and exit indices, survive float32 exactly)."""
+    columns = [t.float().reshape(len(t), -1) for t in tensors]
+    host = torch.cat(columns, dim=1).cpu()
+    parts, start = [], 0
+    for tensor, column in zip(tensors, columns):
+        part = host[:, start : start + column.shape[1]].reshape(tensor.shape)
+        parts.append(part.to(tensor.dtype).contiguous())
+        start += column.shape[1]
+    return parts
 
 
 def parse_thresholds(thresholds: Sequence[float] | float, num_early_exits: int) -> list[float]:
