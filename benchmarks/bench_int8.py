@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -101,12 +102,15 @@ def main(argv: list[str] | None = None) -> int:
             model.net, calibration_windows(train, args.calibration_windows, model.normalization, args.seed)
         )
         source = f"calibrated here on {params['windows']} windows of {args.data}'s training split"
+    load_before = os.getloadavg()  # other work on the machine slows every figure down
     results = measure(model, params, windows, args)
     report = {
         "machine": {
             **machine_description("cpu"),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "fast_int8_cpu": quantization.fast_int8_cpu(),
+            "load_average_before": list(load_before),
+            "load_average_after": list(os.getloadavg()),
         },
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model": model.path,
@@ -160,6 +164,10 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         f"machine: {machine['cpu']} ({machine['cpu_count']} cores, {machine['cpu_capability']}, fast int8: "
         f"{machine['fast_int8_cpu']}), {machine['platform']}, torch {machine['torch']}; {report['date']}"
+    )
+    print(
+        "load average (1 min) before and after the timings: "
+        f"{machine['load_average_before'][0]:.1f}, {machine['load_average_after'][0]:.1f}"
     )
     print(
         f"model {report['model']}; {report['windows']} test windows of {report['data']}; "
