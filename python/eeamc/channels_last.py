@@ -60,6 +60,7 @@ class ChannelsLastPool(nn.Module):
                 f"only max pools with stride = kernel, no padding or dilation are converted: {pool}"
             )
         self.kernel = kernel
+        self.relu = False  # ReLU after the max (see pool_before_relu)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         rows = h.permute(0, 2, 3, 1)  # [batch, 1, length, channels]: contiguous for channels-last
@@ -69,6 +70,8 @@ class ChannelsLastPool(nn.Module):
             pooled = torch.maximum(groups[:, :, :, 0], groups[:, :, :, 1])
         else:
             pooled = groups.amax(dim=3)
+        if self.relu:
+            pooled.clamp_min_(0.0)  # a new tensor: in place is safe
         return pooled.permute(0, 3, 1, 2)
 
 
@@ -111,6 +114,24 @@ def convert(module: nn.Module) -> nn.Module:
     if isinstance(module, nn.BatchNorm1d):
         raise ValueError("fold BatchNorm into the convolutions first (networks.fold_batchnorm)")
     return module
+
+
+def leaves(module: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:
+    """(parent, name, leaf) of every leaf module under ``module``, in the order they run."""
+    found = []
+    for name, child in module.named_children():
+        found += leaves(child) if len(list(child.children())) else [(module, name, child)]
+    return found
+
+
+def pool_before_relu(stage: nn.Module) -> None:
+    """Within one stage, ReLU then max pool becomes max pool then ReLU (max and ReLU commute): the ReLU
+    touches half the values. Stage outputs (where exits tap) are unchanged."""
+    order = leaves(stage)
+    for (parent, name, module), (_, _, following) in zip(order, order[1:]):
+        if isinstance(module, nn.ReLU) and isinstance(following, ChannelsLastPool):
+            setattr(parent, name, nn.Identity())
+            following.relu = True
 
 
 def convert_children(module: nn.Module) -> None:
@@ -159,6 +180,8 @@ def channels_last_network(folded: EarlyExitNet) -> EarlyExitNet:
     convert_children(net.stages)
     convert_children(net.branches)
     reorder_flattened_features(net, shapes)
+    for stage in net.stages:
+        pool_before_relu(stage)
     # The input is converted by the first stage, so run_segment(x, 0) takes the usual 3-D windows.
     net.stages[0] = nn.Sequential(ToChannelsLast(), *net.stages[0])
     return net.eval().requires_grad_(False)
