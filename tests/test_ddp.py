@@ -1,7 +1,8 @@
 # Copyright 2026 The gr-eeamc authors
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Training under torch.distributed (DistributedDataParallel): two CPU processes on the gloo backend
-train like one process, keep Algorithm 1's gradient routing, write only from rank 0 and resume.
+train like one process, keep Algorithm 1's gradient routing, write only from rank 0 and resume; and the
+run's split (--split-by) as recorded and checked on resume.
 
 The processes are started with torch.multiprocessing.spawn and join on a free loopback port with the
 environment torchrun would set (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), so the command
@@ -11,12 +12,14 @@ itself)."""
 import argparse
 import os
 import socket
+from dataclasses import replace
 from types import SimpleNamespace
 
 from training.checkout import use_source_tree
 
 use_source_tree()  # the spawned processes import this module afresh, without tests/conftest.py
 
+import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import test_train  # noqa: E402
@@ -232,3 +235,34 @@ def test_the_global_batch_must_give_each_process_two_windows(data_file, tmp_path
         ValueError, match=r"--batch-size 10 is the global batch: 8 processes need at least 16"
     ):
         train_cli(*argv)
+
+
+# ------------------------------------------------------------------- split by stream, older checkpoints
+
+
+def test_split_by_stream_is_passed_through_recorded_and_checked_on_resume(tmp_path):
+    x, y, z = test_train.synthetic_windows(per_group=40)
+    path = tmp_path / "streams.h5"
+    with h5py.File(path, "w") as file:  # four consecutive windows per stream, as a generator cuts them
+        file["X"], file["Y"], file["Z"], file["S"] = x, y, z, np.arange(len(y)) // 4
+        file.attrs["classes"] = test_train.CLASSES
+        file.attrs["split_unit"] = "stream"
+    argv = ("--data", path, "--arch", "v0", "--epochs", 1, *FAST, "--no-calibrate")
+    assert train_cli(*argv, "--out", tmp_path / "auto.pt") == 0  # auto: what the file recommends
+    assert train_cli(*argv, "--out", tmp_path / "window.pt", "--split-by", "window") == 0
+    assert load_model(tmp_path / "auto.pt").provenance["split_by"] == "stream"
+    assert load_model(tmp_path / "window.pt").provenance["config"]["split_by"] == "window"
+    config = train.TrainConfig(data=str(path), exits=[], arch="v0", classes=None, snrs=None)
+    for split_by, shared in (("auto", False), ("window", True)):
+        parts = train.load_train_val(replace(config, split_by=split_by))
+        assert bool(np.intersect1d(parts[0].stream, parts[1].stream).size) == shared, split_by
+
+    # A checkpoint from before --split-by (no split_by in its settings) split as auto does now.
+    checkpoint = tmp_path / "auto.pt.ckpt"
+    payload = torch.load(checkpoint, weights_only=True)
+    del payload["config"]["split_by"]
+    torch.save(payload, checkpoint)
+    with pytest.raises(ValueError, match=r"different settings \(split_by: 'stream' -> 'window'\)"):
+        train_cli(*argv, "--out", tmp_path / "auto.pt", "--resume", "--split-by", "window", "--epochs", 2)
+    assert train_cli(*argv, "--out", tmp_path / "auto.pt", "--resume", "--epochs", 2) == 0
+    assert load_model(tmp_path / "auto.pt").provenance["epochs_run"] == 2

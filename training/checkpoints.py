@@ -24,7 +24,7 @@ CHECKPOINT_FORMAT = "gr-eeamc-train-checkpoint"
 #: Settings a resumed run must share with its checkpoint (anything else, e.g. --patience, may change).
 RESUME_MUST_MATCH = (
     "data", "exits", "classes", "snrs", "length", "window_mode", "normalization", "scheme", "exit_weights",
-    "lr", "weight_decay", "batch_size", "seed", "lr_schedule", "test_fraction", "val_fraction",
+    "lr", "weight_decay", "batch_size", "seed", "lr_schedule", "test_fraction", "val_fraction", "split_by",
 )  # fmt: skip
 
 
@@ -71,8 +71,11 @@ def save_checkpoint(
         torch.save(payload, temporary)
 
 
-def read_checkpoint(path: Path, config: Mapping[str, Any]) -> dict[str, Any]:
-    """A checkpoint's contents, after checking it belongs to the same experiment as ``config``."""
+def read_checkpoint(
+    path: Path, config: Mapping[str, Any], missing: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A checkpoint's contents, after checking it belongs to the same experiment as ``config``;
+    ``missing`` gives what a setting was in checkpoints made before it was recorded."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)  # never runs code from the file
     except Exception as error:  # truncated or foreign files raise many types
@@ -83,7 +86,7 @@ def read_checkpoint(path: Path, config: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"checkpoint {path} is not a gr-eeamc training checkpoint; use --restart to start over"
         )
-    saved = payload["config"]
+    saved = {**(missing or {}), **payload["config"]}
     current = dict(config)
     changed = [key for key in RESUME_MUST_MATCH if saved.get(key) != current[key]]
     if current["lr_schedule"] != "none" and saved.get("epochs") != current["epochs"]:

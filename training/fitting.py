@@ -41,7 +41,7 @@ from training.checkpoints import (
     rewrite_log,
     save_checkpoint,
 )
-from training.datasets import Dataset
+from training.datasets import Dataset, resolve_split_by
 from training.schemes import train_step, trainable_parameters
 
 if TYPE_CHECKING:  # the command's records; train.py imports this module
@@ -138,7 +138,9 @@ def fit(
     steps = steps_per_epoch(len(train_set), config.batch_size, world.size)
     scheduler = make_scheduler(config.lr_schedule, optimizer, config.lr, config.epochs * steps)
     state = TrainState()
-    payload = checkpoint_to_resume(paths, asdict(config), resume, restart, world)
+    # Checkpoints made before --split-by existed split as "auto" does now (RML22's files by window).
+    missing = {"split_by": resolve_split_by(train_set, "auto")}
+    payload = checkpoint_to_resume(paths, asdict(config), missing, resume, restart, world)
     if payload is not None:
         state = restore_checkpoint(payload, net, optimizer, scheduler, generator, device)
     model = parallel(net, config, device, world)
@@ -189,7 +191,12 @@ def fit(
 
 
 def checkpoint_to_resume(
-    paths: Paths, config: dict[str, Any], resume: bool, restart: bool, world: World
+    paths: Paths,
+    config: dict[str, Any],
+    missing: dict[str, Any],
+    resume: bool,
+    restart: bool,
+    world: World,
 ) -> dict[str, Any] | None:
     """The checkpoint to continue from (None: start afresh). Rank 0 reads it and hands it to the other
     processes, so every process starts from the same state and other machines need not see the file;
@@ -197,7 +204,7 @@ def checkpoint_to_resume(
     payload, error = None, None
     if world.main:
         try:
-            payload = read_checkpoint_to_resume(paths.checkpoint, config, resume, restart)
+            payload = read_checkpoint_to_resume(paths.checkpoint, config, missing, resume, restart)
         except ValueError as refusal:
             error = str(refusal)
     if world.distributed:
@@ -210,10 +217,10 @@ def checkpoint_to_resume(
 
 
 def read_checkpoint_to_resume(
-    path: Path, config: dict[str, Any], resume: bool, restart: bool
+    path: Path, config: dict[str, Any], missing: dict[str, Any], resume: bool, restart: bool
 ) -> dict[str, Any] | None:
     if resume and path.is_file():
-        payload = read_checkpoint(path, config)
+        payload = read_checkpoint(path, config, missing)
         print(f"resuming {path} after epoch {payload['state']['epoch']}", file=sys.stderr)
         return payload
     if resume:

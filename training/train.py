@@ -39,7 +39,7 @@ import platform
 import shlex
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +60,14 @@ from gnuradio.eeamc.windows import NORMALIZATIONS
 
 from training.checkpoints import TrainState
 from training.datasets import (
+    SPLIT_BY,
     WINDOW_MODES,
     Dataset,
     load_dataset,
     parse_class_list,
     parse_snr_list,
     plain,
+    resolve_split_by,
     split_indices,
 )
 from training.fitting import World, fit, fmt
@@ -109,6 +111,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--test-fraction", type=float, default=0.1, help="share of each (class, SNR) group for test"
     )
     data.add_argument("--val-fraction", type=float, default=0.1, help="share of the rest for validation")
+    data.add_argument(
+        "--split-by",
+        choices=SPLIT_BY,
+        default="auto",
+        help="window: the paper's per-window split; stream: every window of one generated stream in one "
+        "split (files with stream ids S); auto: what the data file recommends (its split_unit: stream "
+        "for generate's robust profile, window for RML22)",
+    )
 
     model = parser.add_argument_group("network and training")
     model.add_argument(
@@ -210,6 +220,7 @@ class TrainConfig:
     seed: int = 25
     test_fraction: float = 0.1
     val_fraction: float = 0.1
+    split_by: str = "auto"  # as asked; the run stores what it resolved to (window or stream)
 
 
 @dataclass
@@ -243,12 +254,13 @@ def train_and_save(
     """Train (this process's part of it) and, on rank 0, write the model file."""
     torch.set_num_threads(args.threads if args.threads > 0 else default_threads())
     train_set, val_set = load_train_val(config)
+    config = replace(config, split_by=train_set.attrs["split_by"])  # auto -> what the file recommends
     if world.main:
         print(
             f"data {config.data}: {len(train_set)} train / {len(val_set)} val windows, "
             f"{len(train_set.classes)} classes, SNRs {train_set.snrs[0]}..{train_set.snrs[-1]} dB; "
             f"{config.arch} ({', '.join(config.exits) or 'no early exit'}), scheme {config.scheme}, "
-            f"device {device}, {torch.get_num_threads()} threads"
+            f"split by {config.split_by}, device {device}, {torch.get_num_threads()} threads"
             + (f", {world.size} processes" if world.distributed else ""),
             file=sys.stderr,
         )
@@ -363,6 +375,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         seed=args.seed,
         test_fraction=args.test_fraction,
         val_fraction=args.val_fraction,
+        split_by=args.split_by,
     )
 
 
@@ -396,7 +409,7 @@ def load_train_val(config: TrainConfig) -> tuple[Dataset, Dataset]:
         length=config.length,
         window_mode=config.window_mode,
     )
-    parts = split_indices(dataset, config.seed, config.test_fraction, config.val_fraction)
+    parts = split_indices(dataset, config.seed, config.test_fraction, config.val_fraction, config.split_by)
     if parts["train"].size < 2 or parts["val"].size < 1:
         raise ValueError(
             f"dataset {config.data}: {len(dataset)} windows give {parts['train'].size} training and "
@@ -405,7 +418,9 @@ def load_train_val(config: TrainConfig) -> tuple[Dataset, Dataset]:
     subsets = []
     for name in ("train", "val"):
         subset = dataset.subset(parts[name])
-        subset.attrs.update(split=name, split_seed=config.seed)
+        subset.attrs.update(
+            split=name, split_seed=config.seed, split_by=resolve_split_by(dataset, config.split_by)
+        )
         subsets.append(subset)
     return subsets[0], subsets[1]
 
@@ -509,6 +524,7 @@ def provenance(
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "git_commit": code_version(),
             "dataset": dataset_summary(train_set, val_set),
+            "split_by": config.split_by,  # what --split-by resolved to: window or stream
             "config": asdict(config),
             "algorithm": (
                 "Algorithm 1: each exit's loss trains only its own segment and branch"
