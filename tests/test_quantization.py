@@ -86,6 +86,21 @@ def test_parameters_are_plain_data_for_this_network_only(calibrated):
         int8_network(model.net, {"activations": {}})
 
 
+def test_an_outlier_is_clipped_not_given_the_range():
+    """A million values in [0, 1] and one at 100: the range stays near [0, 1] (all 127 codes spent on
+    where the values are), where the largest value alone would make every code 100/127 wide."""
+    values = torch.cat(
+        [torch.rand(1_000_000, generator=torch.Generator().manual_seed(0)), torch.tensor([100.0])]
+    )
+    histogram = torch.histc(values, quantization.HISTOGRAM_BINS, 0, 100).double()
+    chosen = quantization.choose_qparams(histogram, 0.0, 100.0, 127)
+    assert chosen["zero_point"] == 0 and 0.9 / 127 < chosen["scale"] < 1.2 / 127
+    signed = quantization.choose_qparams(
+        torch.histc(values - 0.5, 2048, -0.5, 99.5).double(), -0.5, 99.5, 127
+    )
+    assert 50 < signed["zero_point"] < 77 and signed["scale"] < 1.2 / 127
+
+
 def test_bad_calibration_windows_are_refused():
     net = make_model("v1").net
     with pytest.raises(ValueError, match=r"shaped \[N, 2, 128\]"):

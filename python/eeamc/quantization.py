@@ -57,7 +57,7 @@ CONV_ENGINE = "onednn"
 LINEAR_ENGINE = "x86"
 ENGINES = (CONV_ENGINE, LINEAR_ENGINE)
 
-#: Largest activation code: 7 bits, so fbgemm's int16 pair sums cannot saturate without VNNI.
+#: Largest activation code: 7 bits, so the kernels' int16 pair sums cannot saturate without VNNI.
 ACTIVATION_QMAX = 127
 #: Weights: symmetric int8, per output channel.
 WEIGHT_QMAX = 127
@@ -109,7 +109,8 @@ def plan_layers(module: nn.Module, prefix: str) -> list[Step]:
             steps.append(Step("flatten", name, layer))
         elif isinstance(layer, nn.BatchNorm1d):
             raise ValueError(f"{name}: BatchNorm left unfolded; pass the network through fold_batchnorm")
-        elif not isinstance(layer, nn.ReLU):  # a ReLU is fused into the conv before it
+        elif not (isinstance(layer, nn.ReLU) and index and isinstance(children[index - 1][1], nn.Conv1d)):
+            # (a ReLU right after a conv is fused into it)
             raise ValueError(f"{name}: layer {type(layer).__name__} has no int8 form here")
     return steps
 
@@ -208,8 +209,9 @@ def observe(
     """Run every exit of the folded network on ``windows`` in batches, handing each quantised
     activation to ``record(name, values)`` (and each batch's size to ``progress``)."""
     for start in range(0, len(windows), CALIBRATION_BATCH):
-        h = windows[start : start + CALIBRATION_BATCH].float()
-        record("input", h)
+        batch = windows[start : start + CALIBRATION_BATCH].float()
+        record("input", batch)
+        h = batch
         for segment, exit_steps in zip(segments, exits):
             for step in segment:
                 h = float_step(step, h)
@@ -221,7 +223,7 @@ def observe(
                 if step.kind == "linear":
                     record(step.name, branch)
         if progress is not None:
-            progress(len(h))
+            progress(len(batch))
 
 
 def activation_ranges(
@@ -278,7 +280,8 @@ def choose_qparams(histogram: torch.Tensor, low: float, high: float, qmax: int) 
     best: tuple[float, float, int] | None = None
     for tail in TAIL_MASSES:
         lower = span_low if tail == 0 else float(edges[int(torch.searchsorted(cdf, tail))])
-        upper = span_high if tail == 0 else float(edges[int(torch.searchsorted(cdf, 1 - tail)) + 1])
+        top = min(int(torch.searchsorted(cdf, 1 - tail)), HISTOGRAM_BINS - 1)  # 1 - tail may round above cdf
+        upper = span_high if tail == 0 else float(edges[top + 1])
         lower, upper = min(lower, 0.0), max(upper, 0.0)
         scale = max((upper - lower) / qmax, 1e-12)
         zero_point = int(min(max(round(-lower / scale), 0), qmax))
