@@ -10,6 +10,8 @@ import pmt
 import pytest
 from gnuradio import blocks, eeamc, gr
 from gnuradio.eeamc import reports
+from gnuradio.eeamc.decisions import DecisionAverager
+from gnuradio.eeamc.qa_classifier import comparable, rx_time, tag
 
 from training.wideband import BAND_RATE, Placed, band
 
@@ -17,15 +19,11 @@ SIGNALS = [("QPSK", -401.3e3), ("BPSK", 253.1e3)]
 RX_FREQ = 433.5e6
 
 
-def tag(offset: int, key: str, value: pmt.pmt_base) -> gr.tag_t:
-    return gr.tag_utils.python_to_tag((offset, pmt.intern(key), value))
-
-
 def run_records(block: gr.hier_block2, samples: np.ndarray) -> list[list[dict]]:
     """Feed ``samples`` (with an rx_freq and a UHD rx_time tag at 0) to ``block``; each message's records."""
     tags = [
         tag(0, "rx_freq", pmt.from_double(RX_FREQ)),
-        tag(0, "rx_time", pmt.make_tuple(pmt.from_uint64(1_700_000_000), pmt.from_double(0.75))),
+        tag(0, "rx_time", rx_time(1_700_000_000, 0.75)),
     ]
     top = gr.top_block()
     debug = blocks.message_debug()
@@ -33,16 +31,6 @@ def run_records(block: gr.hier_block2, samples: np.ndarray) -> list[list[dict]]:
     top.msg_connect(block, "classification", debug, "store")
     top.run()
     return [reports.records(debug.get_message(i)) for i in range(debug.num_messages())]
-
-
-def comparable(record: dict) -> dict:
-    """float32 values as float32: a window's message holds them as doubles, a batch as float32."""
-    out = dict(record)
-    for key in ("entropy", "confidence"):
-        if out.get(key) is not None:
-            out[key] = np.float32(out[key])
-    out["probabilities"] = np.float32(out["probabilities"]).tolist()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +89,19 @@ def test_bad_new_parameters_are_refused_naming_the_values():
         eeamc.channel_classifier(BAND_RATE, classify_every=0)
     with pytest.raises(ValueError, match="precision must be one of"):
         eeamc.scanner(BAND_RATE, precision="bf16")
+
+
+def test_scanner_averages_each_channel_on_its_own(busy):
+    plain = [r for m in run_records(eeamc.scanner(BAND_RATE), busy) for r in m]
+    averaged = [r for m in run_records(eeamc.scanner(BAND_RATE, average=4), busy) for r in m]
+    assert [(r["channel"], r["window"]) for r in averaged] == [(r["channel"], r["window"]) for r in plain]
+    for channel in (0, 1):
+        own = [r for r in plain if r["channel"] == channel]
+        probabilities = np.array([r["probabilities"] for r in own])
+        decisions = DecisionAverager(probabilities.shape[1], 4).update(probabilities, np.ones(len(own), bool))
+        mine = [r for r in averaged if r["channel"] == channel]
+        assert [r["class"] for r in mine] == decisions.label.tolist()
+        reported = np.array([r["probabilities"] for r in mine])
+        np.testing.assert_allclose(reported, decisions.probabilities, atol=1e-6)
+        assert np.abs(reported - probabilities).max() > 0.01, "the average must change what is reported"
+        assert [r["exit"] for r in averaged if r["channel"] == channel] == [r["exit"] for r in own]

@@ -35,7 +35,7 @@ class channel_classifier(gr.hier_block2):
             the model's rate).
         model, device, threshold, report, report_every, max_batch: as for ``eeamc.classifier``.
         squelch_db: windows are classified only while the channel's SNR reaches this (dB); -inf = always.
-        message_mode, classify_every, on_overload, precision: as for ``eeamc.classifier`` (a batch
+        message_mode, classify_every, on_overload, precision, average: as for ``eeamc.classifier`` (a batch
             message also carries the channel's fields, one value per window).
     """
 
@@ -55,6 +55,7 @@ class channel_classifier(gr.hier_block2):
         classify_every: int = 1,
         on_overload: str = "queue",
         precision: str = "auto",
+        average: int = 1,
     ) -> None:
         gr.hier_block2.__init__(
             self,
@@ -78,6 +79,7 @@ class channel_classifier(gr.hier_block2):
             classify_every=classify_every,
             on_overload=on_overload,
             precision=precision,
+            average=average,
         )
         contract = self.classifier.contract
         self.bandwidth = float(bandwidth) or contract.occupied_bandwidth

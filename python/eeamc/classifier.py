@@ -19,6 +19,13 @@ a stream from a slow source (Python blocks see no "input done"), so it would hav
 window back forever, and a window's tag must sit on its first sample, written before the window is
 complete. To keep every sample in a file-to-file chain, take the file sink's stream from before the
 classifier (the classifier then feeds a null sink, and its tags travel as messages).
+
+What costs time besides the network is kept off the per-window path: the windows ``report`` selects are
+chosen with numpy, and only those get a tag (a dict built on a prebuilt one per class and exit) and, with
+``message_mode="window"``, a message; ``message_mode="batch"`` publishes one message of vectors per
+``work()`` call instead (``reports.BatchBuilder``). ``classify_every`` and ``on_overload`` decide which
+windows go through the network at all (``running.WindowSelection``); ``average`` reports decisions over
+several windows (``running.Reporting``).
 """
 
 from __future__ import annotations
@@ -32,9 +39,10 @@ from gnuradio import gr
 from .contract import rates_match
 from .engine import DEFAULT_MAX_BATCH, requested_thresholds
 from .model_file import load_model
-from .reports import UNCLASSIFIABLE, BatchBuilder, check_message_mode, check_report, report_mask
+from .reports import UNCLASSIFIABLE, BatchBuilder, check_message_mode, check_report
 from .running import (
     METADATA_KEYS,
+    Reporting,
     Results,
     UpstreamTags,
     WindowClassifier,
@@ -89,6 +97,9 @@ class classifier(gr.sync_block):
             recording is read more slowly, a radio overflows) or "keep_up" (when the input buffer stays
             full, classify fewer windows; skipped ones are counted, ``windows_skipped()``, and logged).
         precision: "auto", "fp32" or "int8": the engine's arithmetic (what auto chose is logged once).
+        average: report each window's decision over the last N classified windows (mean
+            log-probabilities, ``decisions.DecisionAverager``; a ``change`` report then has hysteresis);
+            1 = each window's own class. Exit and entropy stay each window's own.
 
     A stream's last samples short of a whole window are neither classified nor passed on (see the
     module's docstring for why). An engine call that fails (CUDA out of memory, a lost device) is
@@ -109,6 +120,7 @@ class classifier(gr.sync_block):
         classify_every: int = 1,
         on_overload: str = "queue",
         precision: str = "auto",
+        average: int = 1,
     ) -> None:
         gr.sync_block.__init__(self, name="eeamc_classifier", in_sig=[np.complex64], out_sig=[np.complex64])
         self.model = load_model(model)
@@ -119,7 +131,7 @@ class classifier(gr.sync_block):
         self.max_batch = int(max_batch)
         self.selection = WindowSelection(classify_every, on_overload, self._log)
         self.message_mode = check_message_mode(message_mode)
-        self.set_report(report, report_every)
+        self.reporting = Reporting(len(self.classes), average, *check_report(report, report_every))
         self.engine = engine_for(self.model, device, precision, self._log)
         self.window_classifier = WindowClassifier(
             self.model.normalization, len(self.classes), self.max_batch, self._log
@@ -168,8 +180,7 @@ class classifier(gr.sync_block):
         """A new run (GNU Radio calls this on every tb.start() / run()): its item counters start from 0
         again, so do offsets, window counts, skips and the report mode's memory; the last run's tags are
         gone."""
-        self._classified_seen = 0
-        self._previous_class: int | None = None
+        self.reporting.reset()
         self.selection.reset()
         self._tags.reset()
         return True
@@ -190,10 +201,14 @@ class classifier(gr.sync_block):
         return list(self.engine.thresholds)
 
     def set_report(self, report: str, report_every: int = 1) -> None:
-        self.report, self.report_every = check_report(report, report_every)
+        self.reporting.report, self.reporting.report_every = check_report(report, report_every)
 
     def set_report_every(self, report_every: int) -> None:
-        self.set_report(self.report, report_every)
+        self.set_report(self.reporting.report, report_every)
+
+    @property
+    def report(self) -> str:
+        return self.reporting.report
 
     def set_classify_every(self, classify_every: int) -> None:
         """Classify one window in ``classify_every`` from the next work() call on."""
@@ -280,13 +295,7 @@ class classifier(gr.sync_block):
 
     def _report(self, indices: np.ndarray, results: Results) -> None:
         """Tag (and publish) the windows ``report`` selects of those classified (stream ``indices``)."""
-        picked = np.flatnonzero(
-            report_mask(
-                self.report, self.report_every, self._classified_seen, results.label, self._previous_class
-            )
-        )
-        self._classified_seen += len(results)
-        self._previous_class = int(results.label[-1])
+        results, picked = self.reporting.select(results)
         if len(picked) == 0:
             return
         indices = indices[picked]

@@ -13,6 +13,9 @@ Messages on ``classification``: the classifier's dict (``reports.py``) plus ``ch
 (Hz, the tracked centre), ``bandwidth`` (Hz), ``snr_db``, and ``offset`` in this block's input samples;
 with an upstream ``rx_freq`` tag also ``freq`` (absolute Hz) and the tag itself, and with an ``rx_time``
 tag the window's own time (the tag's plus the input samples since it / ``samp_rate``, UHD's tuple form).
+With ``message_mode="batch"`` one message per ``work()`` call holds every channel's reported windows, the
+channel keys as per-window columns (``reports.BATCH_COLUMNS``). ``classify_every``, ``on_overload`` and
+``average`` act per channel's stream of windows, as the classifier's do on its one stream.
 
 Every run starts afresh (``start()``): the channeliser, each channel's samples, the finder (channels are
 found again, ids from 0), window counts and offsets (GNU Radio's item counters restart from 0 too).
@@ -41,10 +44,17 @@ from .reports import (
     check_message_mode,
     check_report,
     f64_column,
-    report_mask,
     s32_column,
 )
-from .running import Results, UpstreamTags, WindowClassifier, WindowSelection, check_selection, engine_for
+from .running import (
+    Reporting,
+    Results,
+    UpstreamTags,
+    WindowClassifier,
+    WindowSelection,
+    check_selection,
+    engine_for,
+)
 from .signal_detector import channel_map
 from .windows import frame
 
@@ -66,15 +76,13 @@ HISTORY_BLOCKS = 4
 
 @dataclass
 class _ChannelState:
-    """What the block keeps per channel besides its samples: where it was tuned (a restart goes back
-    there), its windows (classified or not: their index in the channel's stream) and the report mode's
-    memory (how many were classified, the last one's class)."""
+    """What the block keeps per channel besides its samples and its report memory (``Reporting``, by
+    channel id): where it was tuned (a restart goes back there) and how many of its windows came (the
+    index of the next in the channel's stream)."""
 
     path: ChannelPath
     tuned: float
     windows_seen: int = 0
-    classified_seen: int = 0
-    previous_class: int | None = None
 
     def retune(self, freq_offset: float) -> None:
         self.tuned = float(freq_offset)
@@ -82,7 +90,7 @@ class _ChannelState:
 
     def restart(self) -> None:
         self.path.restart(self.tuned)
-        self.windows_seen, self.classified_seen, self.previous_class = 0, 0, None
+        self.windows_seen = 0
 
 
 class _Pending(NamedTuple):
@@ -95,6 +103,15 @@ class _Pending(NamedTuple):
     fields: dict[str, pmt.pmt_base]  # the channel's keys as of that block
 
 
+class _Reported(NamedTuple):
+    """The windows of one _Pending that are reported, with the results reported for them."""
+
+    fields: dict[str, pmt.pmt_base]
+    results: Results
+    offsets: np.ndarray
+    indices: np.ndarray
+
+
 class multi_channel_classifier(gr.sync_block):
     """Classify several channels of one complex stream in one batched engine call per ``work()``.
 
@@ -105,7 +122,8 @@ class multi_channel_classifier(gr.sync_block):
         squelch_db: channels whose SNR (in their bandwidth, measured on the input spectrum) is below
             this are not classified; -inf classifies everything.
         fft_size: the channeliser's FFT size; 0 picks bins of about 40 Hz.
-        message_mode, classify_every, on_overload, precision: as for ``eeamc.classifier``;
+        message_mode, classify_every, on_overload, precision, average: as for ``eeamc.classifier``
+            (``average`` per channel);
             ``classify_every`` counts each channel's windows, a batch holds every channel's windows of a
             work() call (``channels``, ``freq_offsets`` ... columns), and "behind" means the input
             buffer stays full (the history lets work() see ``HISTORY_BLOCKS`` channeliser blocks).
@@ -134,6 +152,7 @@ class multi_channel_classifier(gr.sync_block):
         classify_every: int = 1,
         on_overload: str = "queue",
         precision: str = "auto",
+        average: int = 1,
     ) -> None:
         gr.sync_block.__init__(
             self, name="eeamc_multi_channel_classifier", in_sig=[np.complex64], out_sig=None
@@ -148,6 +167,7 @@ class multi_channel_classifier(gr.sync_block):
         self.window_length = self.model.input_length
         self.selection = WindowSelection(classify_every, on_overload, self._log)
         self.message_mode = check_message_mode(message_mode)
+        self.reporting = Reporting(len(self.model.classes), average, *check_report(report, report_every))
         self.engine = engine_for(self.model, device, precision, self._log)
         self.max_batch = int(max_batch)
         self.squelch_db = float(squelch_db)
@@ -171,7 +191,6 @@ class multi_channel_classifier(gr.sync_block):
         )
         self.start()
         self.set_threshold(threshold)
-        self.set_report(report, report_every)
         self.message_port_register_out(PORT)
         self.message_port_register_in(CHANNELS_PORT)
         self.set_msg_handler(CHANNELS_PORT, self._on_channels)
@@ -188,6 +207,7 @@ class multi_channel_classifier(gr.sync_block):
             for state in self._channels.values():
                 state.restart()
             self._tags.reset()
+            self.reporting.reset()
             self._tuned_to = None
             self.windows_classified = 0
             self.windows_squelched = 0
@@ -206,7 +226,7 @@ class multi_channel_classifier(gr.sync_block):
             self.engine.set_thresholds(values)
 
     def set_report(self, report: str, report_every: int = 1) -> None:
-        self.report, self.report_every = check_report(report, report_every)
+        self.reporting.report, self.reporting.report_every = check_report(report, report_every)
 
     def set_finder(self, finder: SignalFinder | None) -> None:
         """Find channels in the input with ``finder`` (None: follow ``channels`` messages again)."""
@@ -270,6 +290,7 @@ class multi_channel_classifier(gr.sync_block):
     def remove_channel(self, channel: int) -> None:
         with self._lock:
             self._channels.pop(channel, None)
+            self.reporting.forget(channel)
 
     def channels(self) -> list[ChannelPath]:
         with self._lock:
@@ -314,6 +335,7 @@ class multi_channel_classifier(gr.sync_block):
         with self._lock:
             for channel in [c for c in self._channels if c not in wanted]:
                 del self._channels[channel]
+                self.reporting.forget(channel)
             for channel, (freq_offset, bandwidth) in wanted.items():
                 existing = self._channels.get(channel)
                 moved = existing is not None and abs(existing.path.centre - freq_offset) > bandwidth / 4
@@ -390,6 +412,7 @@ class multi_channel_classifier(gr.sync_block):
         if self.finder is not None:
             self.finder.forget()
             self._channels.clear()
+            self.reporting.reset()
 
     def _channelise(self, samples: np.ndarray) -> list[_Pending]:
         """Every channel's complete windows (and their input offsets) from the blocks ``samples`` end."""
@@ -418,34 +441,23 @@ class multi_channel_classifier(gr.sync_block):
         windows = frame(np.concatenate([part.windows.reshape(-1) for part in pending]), self.window_length)
         results = self._classify(windows)
         self.windows_classified += int(results.classified.sum())
-        publishing = pmt.length(self.message_subscribers(PORT)) > 0
-        picked, start = [], 0
-        for part in pending:  # which windows each channel reports (its own report memory)
-            labels = results.label[start : start + len(part.offsets)]
-            state = part.state
-            mask = report_mask(
-                self.report, self.report_every, state.classified_seen, labels, state.previous_class
-            )
-            state.classified_seen += len(labels)
-            state.previous_class = int(labels[-1])
-            picked.append(start + np.flatnonzero(mask))
-            start += len(labels)
-        if not publishing:
+        reported, start = [], 0
+        for part in pending:  # each channel's reports (its own report memory and average)
+            count = len(part.offsets)
+            own, rows = self.reporting.select(results.rows(slice(start, start + count)), part.state.path.id)
+            start += count
+            if len(rows):
+                reported.append(
+                    _Reported(part.fields, own.rows(rows), part.offsets[rows], part.indices[rows])
+                )
+        if not reported or pmt.length(self.message_subscribers(PORT)) == 0:
             return
         if self.message_mode == "batch":
-            self._publish_batch(pending, picked, results)
+            self.message_port_pub(PORT, self._batch(reported))
             return
-        for part, rows, first in zip(pending, picked, self._starts(pending)):
-            local = rows - first
-            for row, offset, index in zip(
-                rows.tolist(), part.offsets[local].tolist(), part.indices[local].tolist()
-            ):
-                self.message_port_pub(PORT, self._message(results, row, offset, index, part.fields))
-
-    @staticmethod
-    def _starts(pending: list[_Pending]) -> np.ndarray:
-        """Each part's first row in the call's results."""
-        return np.cumsum([0] + [len(part.offsets) for part in pending[:-1]])
+        for fields, own, offsets, indices in reported:
+            for row, (offset, index) in enumerate(zip(offsets.tolist(), indices.tolist())):
+                self.message_port_pub(PORT, self._message(own, row, offset, index, fields))
 
     def _classify(self, windows: np.ndarray) -> Results:
         """Every window's result (unclassifiable where its input, the engine or its output failed)."""
@@ -481,17 +493,14 @@ class multi_channel_classifier(gr.sync_block):
             fields,
         )
 
-    def _publish_batch(self, pending: list[_Pending], picked: list[np.ndarray], results: Results) -> None:
+    def _batch(self, reported: list[_Reported]) -> pmt.pmt_base:
         """One message with every channel's reported windows of this call (``reports.BatchBuilder``)."""
-        rows = np.concatenate(picked)
-        if len(rows) == 0:
-            return
-        starts = self._starts(pending)
-        offsets = np.concatenate([part.offsets[r - s] for part, r, s in zip(pending, picked, starts)])
-        indices = np.concatenate([part.indices[r - s] for part, r, s in zip(pending, picked, starts)])
-        per_part = [len(r) for r in picked]
+        offsets = np.concatenate([part.offsets for part in reported])
+        indices = np.concatenate([part.indices for part in reported])
+        results = Results.joined([part.results for part in reported])
+        per_part = [len(part.offsets) for part in reported]
         columns = {
-            key: np.repeat([pmt.to_double(part.fields[name]) for part in pending], per_part)
+            key: np.repeat([pmt.to_double(part.fields[name]) for part in reported], per_part)
             for key, name in _CHANNEL_COLUMNS.items()
         }
         shared, tag_columns = self._tags.columns(offsets, self.samp_rate)
@@ -500,18 +509,17 @@ class multi_channel_classifier(gr.sync_block):
             tag_columns["freqs"] = f64_column(frequencies + columns["freq_offsets"])
         channel_columns = {key: f64_column(values) for key, values in columns.items()}
         channel_columns["channels"] = s32_column(columns["channels"])
-        message = self._batches.message(
+        return self._batches.message(
             offsets,
             indices,
-            results.label[rows],
-            results.exit[rows],
-            results.entropy[rows],
-            results.confidence[rows],
-            results.probabilities[rows],
+            results.label,
+            results.exit,
+            results.entropy,
+            results.confidence,
+            results.probabilities,
             shared,
             {**channel_columns, **tag_columns},
         )
-        self.message_port_pub(PORT, message)
 
     def _warn_once(self, what: str, text: str) -> None:
         if what not in self._warned:

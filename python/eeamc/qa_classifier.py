@@ -22,6 +22,7 @@ import torch
 from gnuradio import blocks, eeamc, gr, gr_unittest
 from gnuradio.eeamc import reports
 from gnuradio.eeamc.contract import RML22_SAMPLE_RATE
+from gnuradio.eeamc.decisions import DecisionAverager
 from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10
 from gnuradio.eeamc.windows import frame, normalize
 
@@ -704,12 +705,36 @@ class qa_classifier(gr_unittest.TestCase):
         self.assertEqual(engine.windows, 200)
         self.assertEqual([m["window"] for m in messages], list(range(200)))
 
-    def test_precision_is_checked_and_runs_fp32_until_there_is_an_int8_engine(self):
-        for precision in ("auto", "fp32", "int8"):
-            _, _, messages = self.run_graph(noise(4), precision=precision)
-            self.assertEqual([m["class"] for m in messages], self.expected(noise(4)).label.tolist())
+    def test_precision_auto_and_fp32_classify_as_the_fp32_engine_and_int8_needs_int8_parameters(self):
+        expected = self.expected(noise(4)).label.tolist()
+        for precision in ("auto", "fp32"):  # the QA model file has no int8 section: auto is fp32
+            block, _, messages = self.run_graph(noise(4), precision=precision)
+            self.assertEqual(block.engine.precision, "fp32")
+            self.assertEqual([m["class"] for m in messages], expected)
+        with self.assertRaisesRegex(ValueError, "no int8 parameters"):
+            eeamc.classifier(model=self.model_path, device="cpu", precision="int8")
         with self.assertRaisesRegex(ValueError, "precision must be one of"):
             eeamc.classifier(model=self.model_path, precision="fp16")
+
+    def test_average_reports_the_decision_over_the_last_n_windows(self):
+        samples = noise(60)
+        expected = self.expected(samples)
+        decisions = DecisionAverager(len(CLASSES), 4).update(
+            expected.probabilities.numpy(), np.ones(60, dtype=bool)
+        )
+        self.assertNotEqual(decisions.label.tolist(), expected.label.tolist(), "averaging must matter here")
+        _, sink, messages = self.run_graph(samples, average=4, chunk=7 * L)
+        self.assertEqual([m["class"] for m in messages], decisions.label.tolist())
+        self.assertEqual([m["exit"] for m in messages], expected.exit.tolist())  # the window's own
+        np.testing.assert_allclose([m["probabilities"] for m in messages], decisions.probabilities, rtol=1e-5)
+        np.testing.assert_allclose([m["confidence"] for m in messages], decisions.confidence, rtol=1e-5)
+        tags = [pmt.to_python(t.value)["class"] for t in tags_named(sink, "amc")]
+        self.assertEqual(tags, decisions.label.tolist())
+        _, _, changes = self.run_graph(
+            samples, average=4, report="change", message_mode="batch", as_records=True
+        )
+        reported = [record["window"] for batch in changes for record in batch]
+        self.assertEqual(reported, np.flatnonzero(decisions.changed).tolist())
 
     def test_construction_errors_are_clear(self):
         with self.assertRaisesRegex(eeamc.ModelFileError, "no such file"):
@@ -726,6 +751,8 @@ class qa_classifier(gr_unittest.TestCase):
             eeamc.classifier(model=self.model_path, classify_every=0)
         with self.assertRaisesRegex(ValueError, "on_overload must be one of"):
             eeamc.classifier(model=self.model_path, on_overload="drop")
+        with self.assertRaisesRegex(ValueError, "average must be a whole number of windows >= 1"):
+            eeamc.classifier(model=self.model_path, average=0)
 
 
 if __name__ == "__main__":

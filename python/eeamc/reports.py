@@ -24,6 +24,7 @@ conversion the listener, the JSON lines sink and the SigMF annotations use.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +44,10 @@ MESSAGE_KEYS = frozenset(
 #: Which windows a block reports: every one, those whose class differs from the previous window's, or
 #: every ``report_every``-th.
 REPORT_MODES = ("all", "change", "every_n")
+
+
+#: A message key's symbol, made once per name (pmt.intern looks the name up in a table on every call).
+message_key = functools.cache(pmt.intern)
 
 
 def check_report(report: str, report_every: int) -> tuple[str, int]:
@@ -90,13 +95,7 @@ class MessageBuilder:
         self._labels = [pmt.intern(name) for name in classes]
         self._classes = [pmt.from_long(index) for index in range(len(classes))]
         self._exits = [pmt.from_long(index) for index in range(num_exits)]
-        self._keys: dict[str, pmt.pmt_base] = {}
         self._zero_probabilities = [0.0] * len(classes)
-
-    def key(self, name: str) -> pmt.pmt_base:
-        if name not in self._keys:
-            self._keys[name] = pmt.intern(name)
-        return self._keys[name]
 
     def message(
         self,
@@ -135,14 +134,14 @@ class MessageBuilder:
     def _finish(self, fields, probabilities, offset, window, extra) -> pmt.pmt_base:
         message = pmt.make_dict()
         for name, value in fields:
-            message = pmt.dict_add(message, self.key(name), value)
-        message = pmt.dict_add(message, self.key("offset"), pmt.from_uint64(int(offset)))
+            message = pmt.dict_add(message, message_key(name), value)
+        message = pmt.dict_add(message, message_key("offset"), pmt.from_uint64(int(offset)))
         message = pmt.dict_add(
-            message, self.key("probabilities"), pmt.init_f32vector(len(probabilities), list(probabilities))
+            message, message_key("probabilities"), pmt.init_f32vector(len(probabilities), list(probabilities))
         )
-        message = pmt.dict_add(message, self.key("window"), pmt.from_uint64(int(window)))
+        message = pmt.dict_add(message, message_key("window"), pmt.from_uint64(int(window)))
         for name, value in extra.items():
-            message = pmt.dict_add(message, self.key(name), value)
+            message = pmt.dict_add(message, message_key(name), value)
         return message
 
 
@@ -179,12 +178,6 @@ class BatchBuilder:
         self._names = pmt.make_vector(len(classes), pmt.PMT_NIL)
         for index, name in enumerate(classes):
             pmt.vector_set(self._names, index, pmt.intern(name))
-        self._keys: dict[str, pmt.pmt_base] = {}
-
-    def key(self, name: str) -> pmt.pmt_base:
-        if name not in self._keys:
-            self._keys[name] = pmt.intern(name)
-        return self._keys[name]
 
     def message(
         self,
@@ -214,7 +207,7 @@ class BatchBuilder:
         }
         message = pmt.make_dict()
         for name, value in fields.items():
-            message = pmt.dict_add(message, self.key(name), value)
+            message = pmt.dict_add(message, message_key(name), value)
         return message
 
 

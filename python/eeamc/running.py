@@ -17,7 +17,9 @@
   marked so, and each cause logged once.
 - ``WindowSelection``: which windows are run through the network at all: one in ``classify_every``, and
   with ``on_overload="keep_up"`` fewer while the block falls behind its source (counted and logged).
-- ``engine_for``: the engine at the ``precision`` asked for.
+- ``Reporting``: what a block reports of one signal's classified windows: with ``average`` N the
+  decision over its last N (``decisions.DecisionAverager``), and which windows ``report`` selects.
+- ``engine_for``: the engine at the ``precision`` asked for (auto resolved, the reason logged once).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import ctypes.util
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -37,8 +39,10 @@ import pmt
 import torch
 from gnuradio import gr
 
+from .decisions import DecisionAverager
 from .engine import EarlyExitEngine, classify_in_batches
-from .reports import f64_column, u64_column
+from .quantization import PRECISIONS, resolve_precision
+from .reports import f64_column, report_mask, u64_column
 from .windows import normalize, valid_windows
 
 #: Upstream tags whose value at a window's first sample its message carries (USRP / RTL-SDR sources).
@@ -58,8 +62,6 @@ FULL_SHARE = 0.9
 MAX_OVERLOAD_STRIDE = 64
 #: Skipped windows are logged at most this often (s).
 SKIP_LOG_INTERVAL_S = 5.0
-#: The numeric precisions a block may ask its engine for ("auto": the engine's choice for the device).
-PRECISIONS = ("auto", "fp32", "int8")
 
 #: ``log(level, text)``: level is a GNU Radio logger method name ("warn", "error", "info").
 Log = Callable[[str, str], None]
@@ -320,6 +322,15 @@ class Results:
     def __len__(self) -> int:
         return len(self.label)
 
+    def rows(self, selection: slice | np.ndarray) -> Results:
+        """These windows' results (a slice, indices or a mask)."""
+        return Results(*(getattr(self, name)[selection] for name in Results.__dataclass_fields__))
+
+    @classmethod
+    def joined(cls, parts: list[Results]) -> Results:
+        """The windows of several results, in order."""
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.__dataclass_fields__))
+
     @classmethod
     def unclassifiable(cls, count: int, num_classes: int) -> Results:
         """``count`` windows none of which could be classified."""
@@ -531,6 +542,58 @@ class WindowSelection:
         self._logged_at, self._logged_skipped = now, self.skipped
 
 
+# ---- what is reported ------------------------------------------------------------------------------------
+
+
+class Reporting:
+    """The report mode and averaging of a block's signals (one state per key: a channel id, or 0).
+
+    ``average`` 1 reports each window's own class (the averager is not even run, so results are the
+    engine's bit for bit); N > 1 reports each window's decision over the last N classified windows of its
+    signal, its confidence and averaged probabilities (exit and entropy stay the window's own), and a
+    ``change`` report follows that decision's hysteresis."""
+
+    def __init__(self, num_classes: int, average: int, report: str, report_every: int) -> None:
+        self.averager = DecisionAverager(num_classes, average)  # checks average
+        self.average = self.averager.average
+        self.report, self.report_every = report, report_every
+        self.reset()
+
+    def reset(self) -> None:
+        """A new run: every signal starts afresh."""
+        self.averager.reset()
+        self._seen: dict[Hashable, int] = {}
+        self._previous: dict[Hashable, int | None] = {}
+
+    def forget(self, key: Hashable) -> None:
+        """A signal gone (a channel removed)."""
+        self.averager.forget(key)
+        self._seen.pop(key, None)
+        self._previous.pop(key, None)
+
+    def select(self, results: Results, key: Hashable = 0) -> tuple[Results, np.ndarray]:
+        """The results to report for one signal's next classified windows (averaged with ``average`` >
+        1), and the indices of the windows ``report`` selects of them."""
+        seen, previous = self._seen.get(key, 0), self._previous.get(key)
+        self._seen[key] = seen + len(results)
+        if self.average > 1:
+            decisions = self.averager.update(results.probabilities, results.classified, key)
+            results = Results(
+                results.classified,
+                decisions.label,
+                results.exit,
+                results.entropy,
+                decisions.confidence.astype(np.float32),
+                decisions.probabilities.astype(np.float32),
+            )
+        if self.report == "change" and self.average > 1:
+            mask = decisions.changed
+        else:
+            mask = report_mask(self.report, self.report_every, seen, results.label, previous)
+        self._previous[key] = int(results.label[-1]) if len(results) else previous
+        return results, np.flatnonzero(mask)
+
+
 # ---- precision -------------------------------------------------------------------------------------------
 
 
@@ -544,12 +607,12 @@ def check_precision(precision: str) -> str:
 def engine_for(model, device: str, precision: str, log: Log) -> EarlyExitEngine:
     """The model's engine at ``precision`` on ``device``; what was chosen and why is logged once.
 
-    The int8 engine (engine.py's ``precision``, quantization.resolve_precision) is not in this checkout
-    yet: until it is, every precision runs fp32, and asking for int8 says so in the log."""
+    ``auto`` is int8 on a CPU with fast int8 kernels when the model file has int8 parameters that passed
+    their accuracy check, else fp32 (``quantization.resolve_precision``); ``int8`` where it cannot run
+    (CUDA, a model file without int8 parameters) is a ValueError naming the fix."""
     check_precision(precision)
-    engine = EarlyExitEngine(model.net, model.thresholds, device)
-    if precision == "int8":
-        log("warn", "precision 'int8' asked for, but this build has no int8 engine yet: running fp32")
-    elif precision == "auto":
-        log("info", f"precision auto: fp32 on {engine.device} (this build has no int8 engine yet)")
+    chosen, reason = resolve_precision(precision, device, model)
+    params = model.int8["params"] if chosen == "int8" else None
+    engine = EarlyExitEngine(model.net, model.thresholds, device, precision=chosen, int8_params=params)
+    log("info", f"precision {reason}")
     return engine

@@ -40,7 +40,7 @@ class scanner(gr.hier_block2):
             (``report`` applies per channel).
         min_snr_db: a signal is followed when its SNR in its own bandwidth reaches this (dB).
         max_channels: most signals followed at once (the strongest).
-        message_mode, classify_every, on_overload, precision: as for ``eeamc.classifier``;
+        message_mode, classify_every, on_overload, precision, average: as for ``eeamc.classifier``;
             ``classify_every`` counts each channel's windows, and a batch message holds every channel's
             windows of a work() call (``channels``, ``freq_offsets`` ... one value per window).
     """
@@ -60,6 +60,7 @@ class scanner(gr.hier_block2):
         classify_every: int = 1,
         on_overload: str = "queue",
         precision: str = "auto",
+        average: int = 1,
     ) -> None:
         gr.hier_block2.__init__(
             self, "eeamc_scanner", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0)
@@ -81,6 +82,7 @@ class scanner(gr.hier_block2):
             classify_every=classify_every,
             on_overload=on_overload,
             precision=precision,
+            average=average,
         )
         # samples -> channels: the finder resolves the model's bandwidth into about 16 bins
         bandwidth = self.classifier.contract.occupied_bandwidth
