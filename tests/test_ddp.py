@@ -97,7 +97,7 @@ def routing_under_ddp(rank: int) -> None:
     common, later = common_and_later_parameters(net)
     untouched = common + list(net.branches[0].parameters())
     before_untouched, before_later = snapshot(untouched), snapshot(later)
-    for _ in range(2):  # the second step would hang or raise if DDP still waited for their gradients
+    for _ in range(2):  # without find_unused_parameters the second step raises (tried: DDP's reducer)
         schemes.train_step(model, optimizer, x[mine], y[mine], "paper", [0.0, 1.0], scale=1.0)
     assert all(torch.equal(a, p) for a, p in zip(before_untouched, untouched))
     assert all(not torch.equal(a, p) for a, p in zip(before_later, later))
@@ -110,10 +110,6 @@ def routing_under_ddp(rank: int) -> None:
     whole = fitting.evaluate_exits(net, x, y)
     shared = fitting.evaluate_exits(net, x[mine], y[mine], world)
     np.testing.assert_allclose(shared, whole, rtol=1e-6)
-
-
-def test_algorithm_1_routing_and_validation_hold_under_ddp():
-    run_processes(routing_under_ddp)
 
 
 # ------------------------------------------------------------------------------------------ training
@@ -134,7 +130,9 @@ def without_dropout(build):
 
 
 def train_runs(rank: int, common: tuple, folder) -> None:
-    """Two epochs straight; one, then --resume to two; all in the same two processes."""
+    """Algorithm 1 under DDP; then two epochs straight, and one, then --resume to two; all in the same
+    two processes (starting them is most of the test's time)."""
+    routing_under_ddp(rank)
     fitting.build_network = without_dropout(fitting.build_network)
     finished = []
     fit = train.fit
@@ -154,7 +152,7 @@ def train_runs(rank: int, common: tuple, folder) -> None:
     assert all(d == decisions[0] for d in decisions)
 
 
-def test_two_processes_train_like_one_and_resume(data_file, tmp_path, monkeypatch):
+def test_two_processes_keep_algorithm_1_train_like_one_and_resume(data_file, tmp_path, monkeypatch):
     monkeypatch.setattr(fitting, "build_network", without_dropout(fitting.build_network))
     common = ("--data", data_file, "--arch", "v1", *FAST, "--no-calibrate")
     assert train_cli(*common, "--out", tmp_path / "one.pt", "--epochs", 2) == 0
@@ -192,6 +190,11 @@ def test_two_processes_train_like_one_and_resume(data_file, tmp_path, monkeypatc
     keys = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "best")
     split = read_log(tmp_path / "split.log.jsonl")
     assert [{k: r[k] for k in keys} for r in split] == [{k: r[k] for k in keys} for r in two]
+
+    # and a two-process checkpoint goes on in one process (the same global batches, its state whole)
+    assert train_cli(*common, "--out", tmp_path / "two.pt", "--epochs", 3, "--resume") == 0
+    assert [r["epoch"] for r in read_log(tmp_path / "two.log.jsonl")] == [1, 2, 3]
+    assert load_model(tmp_path / "two.pt").provenance["processes"] == 1
 
 
 def half_batch_reference(argv: tuple, epochs: int) -> tuple[dict, list[float]]:

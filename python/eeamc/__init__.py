@@ -12,7 +12,8 @@ The data path, one module per step:
 Blocks (``from gnuradio import eeamc``): ``classifier`` (a stream already at the model's rate),
 ``channel_classifier`` (the signal at one frequency of a radio's stream), ``scanner`` (every signal in
 a band), and their parts ``signal_detector`` and ``multi_channel_classifier``. The networks, the engine,
-the model file and the contract are plain PyTorch / numpy modules that the training package shares.
+the model file and the contract are plain PyTorch / numpy modules that the training package shares; they
+import without GNU Radio (a GPU server that only trains), and the blocks then say what is missing.
 """
 
 from .contract import RML22_CONTRACT, RML22_SAMPLE_RATE, SignalContract, rates_match
