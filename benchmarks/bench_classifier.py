@@ -46,6 +46,7 @@ import platform
 import pstats
 import statistics
 import sys
+import tempfile
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -374,10 +375,8 @@ def precisions(
     if (not section or not section.get("params")) and calibrate_on:
         windows = torch.from_numpy(np.concatenate([data.windows for data in calibrate_on]))
         print(f"  int8: calibrating on the benchmark's {len(windows)} windows (--int8-calibrate)", flush=True)
-        section = {
-            "params": quantization.calibrate_int8(model.net, windows),
-            "calibrated_by": "the benchmark",
-        }
+        params = quantization.calibrate_int8(model.net, windows)
+        section = {"params": params, "check": {"passed": False, "note": "calibrated by bench_classifier"}}
     if not section or not section.get("params"):
         reason = (
             f"{model.path} has no int8 parameters (python -m training quantize adds them; "
@@ -385,10 +384,24 @@ def precisions(
         )
         return available, {"int8": reason}
     available["int8"] = {"precision": "int8", "int8_params": section["params"]}
+    if not getattr(model, "int8", None):
+        available["int8"]["model_file"] = str(model_file_with_int8(model, section))
     return available, {}
 
 
+def model_file_with_int8(model: Any, section: dict[str, Any]) -> Path:
+    """A temporary copy of the model file with the benchmark's int8 section, for the block's int8 rows
+    (the block reads int8 parameters from its model file)."""
+    with_int8 = copy.copy(model)
+    with_int8.int8 = section
+    folder = Path(tempfile.mkdtemp(prefix="bench-classifier-"))
+    path = folder / f"{Path(model.path).stem}_int8_bench.pt"
+    importlib.import_module(f"{eeamc.__name__}.model_file").save_model(with_int8, path)
+    return path
+
+
 def make_engine(model: Any, device: str, mode: Mode, options: dict[str, Any]) -> Any:
+    options = {key: value for key, value in options.items() if key != "model_file"}
     adaptive = {"adaptive_exits": True} if mode.adaptive else {}
     if adaptive and "adaptive_exits" not in inspect.signature(eeamc.EarlyExitEngine.__init__).parameters:
         return None
@@ -541,7 +554,8 @@ def build_graph(
         block = blocks.copy(gr.sizeof_gr_complex)
     else:
         options = block_options(args, config)
-        block = eeamc.classifier(model=args.model, device=args.device, threshold=config.threshold, **options)
+        model = args.model_files.get(config.precision, args.model)
+        block = eeamc.classifier(model=model, device=args.device, threshold=config.threshold, **options)
     graph.connect(source, head, block, blocks.null_sink(gr.sizeof_gr_complex))
     if REPORTINGS[config.reporting][1]:
         debug = blocks.message_debug()
@@ -555,8 +569,11 @@ def run_graph(args: argparse.Namespace, samples: np.ndarray, total: int, config:
     graph, block = build_graph(args, samples, total, config)
     engine = getattr(block, "engine", None)
     config.result["block_precision"] = getattr(engine, "precision", "fp32") if engine else "-"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     graph.run()
+    # Samples per CPU-second of the whole process (every scheduler thread): steadier than wall time on a
+    # shared machine, and no more than what an idle machine would run through.
+    config.result.setdefault("cpu_samples_per_s", []).append(total / max(1e-9, time.process_time() - cpu))
     return total / (time.perf_counter() - start)
 
 
@@ -572,13 +589,20 @@ def bench_graph(
             print_graph_row(config)
             return
     pilot_samples = window_length * 2048
-    pilot_rate = run_graph(args, samples, pilot_samples, config)
+    try:
+        pilot_rate = run_graph(args, samples, pilot_samples, config)
+    except ValueError as error:  # e.g. precision int8 with a model file without int8 parameters
+        config.not_available = f"not available: {error}"
+        print_graph_row(config)
+        return
     total = max(pilot_samples, int(pilot_rate * args.seconds / args.repeats))
     total -= total % window_length
+    config.result["cpu_samples_per_s"] = []  # the pilot's is not kept
     median, rates = median_rate(lambda: run_graph(args, samples, total, config), args.repeats)
     config.result.update(
         {
             "samples_per_s": median,
+            "cpu_samples_per_s_median": statistics.median(config.result["cpu_samples_per_s"]),
             "windows_per_s": median / window_length,
             "samples_per_run": total,
             "repeats_samples_per_s": rates,
@@ -787,7 +811,7 @@ def print_graph_row(config: GraphConfig) -> None:
     note = f"  [the block ran {ran}]" if ran not in (config.precision, "-") else ""
     print(
         f"{label}{result['samples_per_s'] / 1e6:8.2f} MS/s {result['windows_per_s']:>10,.0f} windows/s  "
-        f"{keeps}{note}"
+        f"(per CPU-s {result['cpu_samples_per_s_median'] / 1e6:6.2f} MS)  {keeps}{note}"
     )
 
 
@@ -947,6 +971,7 @@ def run(args: argparse.Namespace) -> int:
     info = machine_info(device)
     source, sets = load_data(args, model)
     available, missing = precisions(model, device, sets if args.int8_calibrate else None)
+    args.model_files = {name: opts["model_file"] for name, opts in available.items() if "model_file" in opts}
     print_machine(info, model, source, args)
     for precision, reason in missing.items():
         print(f"  {precision}: not available ({reason})")
