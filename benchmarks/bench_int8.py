@@ -7,9 +7,9 @@ often int8 gives fp32's answer, in one run with the machine printed first.
 
 The int8 parameters come from the model file's int8 section (``python -m training quantize``), else
 they are calibrated here on --calibration-windows windows of the data's training split (printed so).
-Windows: the test split of --data (any layout training.datasets reads). Each figure is the fastest of
---repeats timed passes over the same windows after a warm-up (the least disturbed by other work on the
-machine); nothing is asserted.
+Windows: the test split of --data (any layout training.datasets reads). fp32 and int8 take turns; each
+figure is the fastest of --repeats timed passes over the same windows after a warm-up (the least
+disturbed by other work on the machine, whose load average is printed); nothing is asserted.
 
     .venv/bin/python benchmarks/bench_int8.py [--model FILE] [--data data/rml22_nominal.h5] [--json OUT]
 """
@@ -71,16 +71,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def windows_per_second(engine: EarlyExitEngine, windows: torch.Tensor, batch: int, repeats: int) -> float:
-    """Fastest of ``repeats`` passes over ``windows`` in engine calls of ``batch``, as windows/s."""
-    engine.classify(windows[:batch])  # warm-up: allocations, thread pool
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for first in range(0, len(windows), batch):
-            engine.classify(windows[first : first + batch])
-        best = min(best, time.perf_counter() - start)
-    return len(windows) / best
+def windows_per_second(
+    engines: dict[str, EarlyExitEngine], windows: torch.Tensor, batch: int, repeats: int
+) -> dict[str, float]:
+    """Per engine, the fastest of ``repeats`` passes over ``windows`` in calls of ``batch``, as windows/s.
+    The engines take turns (the order alternating), so a change in the machine's load hits them alike."""
+    for engine in engines.values():
+        engine.classify(windows[:batch])  # warm-up: allocations, thread pool
+    best = dict.fromkeys(engines, math.inf)
+    for repeat in range(repeats):
+        for name in list(engines)[:: 1 if repeat % 2 == 0 else -1]:
+            start = time.perf_counter()
+            for first in range(0, len(windows), batch):
+                engines[name].classify(windows[first : first + batch])
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: len(windows) / seconds for name, seconds in best.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,13 +144,12 @@ def measure(
     for threads in [int(t) for t in args.threads.split(",") if t.strip()]:
         torch.set_num_threads(threads)
         for name, thresholds in settings.items():
-            fp32 = EarlyExitEngine(model.net, thresholds, "cpu")
-            int8 = EarlyExitEngine(model.net, thresholds, "cpu", precision="int8", int8_params=params)
-            rates = {
-                precision: windows_per_second(engine, windows, args.batch, args.repeats)
-                for precision, engine in (("fp32", fp32), ("int8", int8))
+            engines = {
+                "fp32": EarlyExitEngine(model.net, thresholds, "cpu"),
+                "int8": EarlyExitEngine(model.net, thresholds, "cpu", precision="int8", int8_params=params),
             }
-            labels = [engine.classify(windows).label for engine in (fp32, int8)]
+            rates = windows_per_second(engines, windows, args.batch, args.repeats)
+            labels = [engine.classify(windows).label for engine in engines.values()]
             rows.append(
                 {
                     "threads": threads,
