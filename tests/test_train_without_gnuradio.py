@@ -86,11 +86,6 @@ def test_the_pytorch_parts_import_and_the_blocks_say_what_is_missing(without_gnu
     assert "install GNU Radio 3.10" in result.stdout and "python -m training train" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="training/cli.py imports every command's module to build its parser, and generate imports "
-    "GNU Radio: cli must import only the command it runs (remove this mark with that change)",
-)
 def test_train_runs_under_torchrun_without_gnuradio(without_gnuradio, data_file, tmp_path):
     out = tmp_path / "m.pt"
     argv = ["--data", data_file, "--arch", "v1", "--out", out, "--epochs", 1, *FAST, "--no-calibrate"]

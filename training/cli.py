@@ -32,13 +32,19 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with ``command`` only of that one (of none when it names none):
+    the other commands' modules are then not imported, so their dependencies need not be installed
+    (``train`` runs without GNU Radio, which ``generate`` needs)."""
     parser = argparse.ArgumentParser(
         prog="python -m training",
         description="Reproduce 'Using Early Exits for Fast Inference in AMC' and train gr-eeamc models.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, summary) in COMMANDS.items():
+        if command is not None and name != command:
+            commands.add_parser(name, help=summary)  # listed in --help, never run from this parser
+            continue
         module = importlib.import_module(module_name)
         sub = commands.add_parser(
             name, help=summary, description=module.__doc__, formatter_class=HelpFormatter
@@ -49,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((word for word in argv if not word.startswith("-")), None)
+    args = build_parser(command or "").parse_args(argv)  # "": no command module imported
     try:
         return int(args.handler(args) or 0)
     except (ValueError, OSError) as error:  # user errors: one clear line, no traceback
