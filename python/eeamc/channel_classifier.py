@@ -35,7 +35,8 @@ class channel_classifier(gr.hier_block2):
             the model's rate).
         model, device, threshold, report, report_every, max_batch: as for ``eeamc.classifier``.
         squelch_db: windows are classified only while the channel's SNR reaches this (dB); -inf = always.
-        message_mode, classify_every, on_overload, precision, average: as for ``eeamc.classifier`` (a batch
+        message_mode, classify_every, on_overload, precision, average, adaptive_exits: as for
+            ``eeamc.classifier`` (a batch
             message also carries the channel's fields, one value per window).
     """
 
@@ -56,6 +57,7 @@ class channel_classifier(gr.hier_block2):
         on_overload: str = "queue",
         precision: str = "auto",
         average: int = 1,
+        adaptive_exits: bool = False,
     ) -> None:
         gr.hier_block2.__init__(
             self,
@@ -80,6 +82,7 @@ class channel_classifier(gr.hier_block2):
             on_overload=on_overload,
             precision=precision,
             average=average,
+            adaptive_exits=adaptive_exits,
         )
         contract = self.classifier.contract
         self.bandwidth = float(bandwidth) or contract.occupied_bandwidth

@@ -100,6 +100,9 @@ class classifier(gr.sync_block):
         average: report each window's decision over the last N classified windows (mean
             log-probabilities, ``decisions.DecisionAverager``; a ``change`` report then has hysteresis);
             1 = each window's own class. Exit and entropy stay each window's own.
+        adaptive_exits: stop running an early exit that few windows leave at (low SNR, where it only
+            costs), probing it now and then (``engine.AdaptiveExits``); results then depend on the
+            batches before.
 
     A stream's last samples short of a whole window are neither classified nor passed on (see the
     module's docstring for why). An engine call that fails (CUDA out of memory, a lost device) is
@@ -121,6 +124,7 @@ class classifier(gr.sync_block):
         on_overload: str = "queue",
         precision: str = "auto",
         average: int = 1,
+        adaptive_exits: bool = False,
     ) -> None:
         gr.sync_block.__init__(self, name="eeamc_classifier", in_sig=[np.complex64], out_sig=[np.complex64])
         self.model = load_model(model)
@@ -132,7 +136,7 @@ class classifier(gr.sync_block):
         self.selection = WindowSelection(classify_every, on_overload, self._log)
         self.message_mode = check_message_mode(message_mode)
         self.reporting = Reporting(len(self.classes), average, *check_report(report, report_every))
-        self.engine = engine_for(self.model, device, precision, self._log)
+        self.engine = engine_for(self.model, device, precision, self._log, bool(adaptive_exits))
         self.window_classifier = WindowClassifier(
             self.model.normalization, len(self.classes), self.max_batch, self._log
         )

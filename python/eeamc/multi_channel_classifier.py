@@ -122,7 +122,8 @@ class multi_channel_classifier(gr.sync_block):
         squelch_db: channels whose SNR (in their bandwidth, measured on the input spectrum) is below
             this are not classified; -inf classifies everything.
         fft_size: the channeliser's FFT size; 0 picks bins of about 40 Hz.
-        message_mode, classify_every, on_overload, precision, average: as for ``eeamc.classifier``
+        message_mode, classify_every, on_overload, precision, average, adaptive_exits: as for
+            ``eeamc.classifier``
             (``average`` per channel);
             ``classify_every`` counts each channel's windows, a batch holds every channel's windows of a
             work() call (``channels``, ``freq_offsets`` ... columns), and "behind" means the input
@@ -153,6 +154,7 @@ class multi_channel_classifier(gr.sync_block):
         on_overload: str = "queue",
         precision: str = "auto",
         average: int = 1,
+        adaptive_exits: bool = False,
     ) -> None:
         gr.sync_block.__init__(
             self, name="eeamc_multi_channel_classifier", in_sig=[np.complex64], out_sig=None
@@ -168,7 +170,7 @@ class multi_channel_classifier(gr.sync_block):
         self.selection = WindowSelection(classify_every, on_overload, self._log)
         self.message_mode = check_message_mode(message_mode)
         self.reporting = Reporting(len(self.model.classes), average, *check_report(report, report_every))
-        self.engine = engine_for(self.model, device, precision, self._log)
+        self.engine = engine_for(self.model, device, precision, self._log, bool(adaptive_exits))
         self.max_batch = int(max_batch)
         self.squelch_db = float(squelch_db)
         self.bank = OverlapSaveBank(self.samp_rate, fft_size)

@@ -736,6 +736,14 @@ class qa_classifier(gr_unittest.TestCase):
         reported = [record["window"] for batch in changes for record in batch]
         self.assertEqual(reported, np.flatnonzero(decisions.changed).tolist())
 
+    def test_adaptive_exits_stop_running_an_exit_no_window_leaves_at(self):
+        samples = noise(1200)
+        block, _, messages = self.run_graph(samples, threshold=1e-9, adaptive_exits=True)
+        self.assertEqual(block.engine.skipped_exits, [0])  # nothing leaves at exit 0 with this threshold
+        self.assertEqual([m["class"] for m in messages], self.expected(samples, 1e-9).label.tolist())
+        plain, _, _ = self.run_graph(noise(8), threshold=1e-9)
+        self.assertIsNone(plain.engine.adaptive)
+
     def test_construction_errors_are_clear(self):
         with self.assertRaisesRegex(eeamc.ModelFileError, "no such file"):
             eeamc.classifier(model=os.path.join(self.tmp.name, "missing.pt"))

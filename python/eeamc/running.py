@@ -604,15 +604,23 @@ def check_precision(precision: str) -> str:
     return precision
 
 
-def engine_for(model, device: str, precision: str, log: Log) -> EarlyExitEngine:
+def engine_for(model, device: str, precision: str, log: Log, adaptive_exits: bool = False) -> EarlyExitEngine:
     """The model's engine at ``precision`` on ``device``; what was chosen and why is logged once.
 
     ``auto`` is int8 on a CPU with fast int8 kernels when the model file has int8 parameters that passed
     their accuracy check, else fp32 (``quantization.resolve_precision``); ``int8`` where it cannot run
-    (CUDA, a model file without int8 parameters) is a ValueError naming the fix."""
+    (CUDA, a model file without int8 parameters) is a ValueError naming the fix. ``adaptive_exits``: the
+    engine stops running an early exit that few windows leave at, probing it now and then."""
     check_precision(precision)
     chosen, reason = resolve_precision(precision, device, model)
     params = model.int8["params"] if chosen == "int8" else None
-    engine = EarlyExitEngine(model.net, model.thresholds, device, precision=chosen, int8_params=params)
+    engine = EarlyExitEngine(
+        model.net,
+        model.thresholds,
+        device,
+        precision=chosen,
+        int8_params=params,
+        adaptive_exits=adaptive_exits,
+    )
     log("info", f"precision {reason}")
     return engine

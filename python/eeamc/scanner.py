@@ -40,7 +40,8 @@ class scanner(gr.hier_block2):
             (``report`` applies per channel).
         min_snr_db: a signal is followed when its SNR in its own bandwidth reaches this (dB).
         max_channels: most signals followed at once (the strongest).
-        message_mode, classify_every, on_overload, precision, average: as for ``eeamc.classifier``;
+        message_mode, classify_every, on_overload, precision, average, adaptive_exits: as for
+            ``eeamc.classifier``;
             ``classify_every`` counts each channel's windows, and a batch message holds every channel's
             windows of a work() call (``channels``, ``freq_offsets`` ... one value per window).
     """
@@ -61,6 +62,7 @@ class scanner(gr.hier_block2):
         on_overload: str = "queue",
         precision: str = "auto",
         average: int = 1,
+        adaptive_exits: bool = False,
     ) -> None:
         gr.hier_block2.__init__(
             self, "eeamc_scanner", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0)
@@ -83,6 +85,7 @@ class scanner(gr.hier_block2):
             on_overload=on_overload,
             precision=precision,
             average=average,
+            adaptive_exits=adaptive_exits,
         )
         # samples -> channels: the finder resolves the model's bandwidth into about 16 bins
         bandwidth = self.classifier.contract.occupied_bandwidth
