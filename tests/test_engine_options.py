@@ -37,6 +37,8 @@ def test_softmax_and_entropy_in_one_pass():
     p, e = softmax_and_entropy(one_hot)
     assert float(e[0]) == 0.0 and float(e[1]) == pytest.approx(1.0)  # certain; uniform: log10(10)
     assert math.isfinite(float(e[2])) and float(p[2, 0]) == 0.0  # a -inf logit: p = 0, 0 log 0 = 0
+    p, _ = softmax_and_entropy(torch.linspace(0, -120, 10)[None])  # exp(-88..-120) would be subnormal
+    assert float(p[0, p[0] > 0].min()) >= torch.finfo(torch.float32).tiny and float(p[0, -1]) == 0.0
 
 
 @pytest.mark.parametrize(
