@@ -975,6 +975,8 @@ def run(args: argparse.Namespace) -> int:
     print_machine(info, model, source, args)
     for precision, reason in missing.items():
         print(f"  {precision}: not available ({reason})")
+    if "int8" in available:
+        print(f"  int8 parameters: {int8_source(model, available)}")
     report: dict[str, Any] = {
         "machine": info,
         "model": {
@@ -988,6 +990,7 @@ def run(args: argparse.Namespace) -> int:
         "data": {"source": source, "groups": args.snr_groups_names, "windows_per_group": args.windows},
         "timing": {"seconds_per_figure": args.seconds, "repeats": args.repeats, "statistic": "median"},
         "not_available": missing,
+        "int8_parameters": int8_source(model, available),
     }
     print(
         "== Engine (EarlyExitEngine.classify, windows already framed and normalised; modes interleaved; "
@@ -1016,6 +1019,16 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(report, indent=2))
         print(f"== Figures written to {path}")
     return 0
+
+
+def int8_source(model: Any, available: dict[str, dict[str, Any]]) -> str | None:
+    """Where the int8 rows' parameters came from (None: no int8 rows)."""
+    if "int8" not in available:
+        return None
+    if "model_file" in available["int8"]:
+        return "calibrated by this benchmark on its own windows (--int8-calibrate), not checked"
+    passed = ((getattr(model, "int8", None) or {}).get("check") or {}).get("passed")
+    return f"the model file's (python -m training quantize; accuracy check passed: {passed})"
 
 
 def auto_json_path(info: dict[str, Any]) -> Path:
