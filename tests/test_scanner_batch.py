@@ -11,7 +11,7 @@ import pytest
 from gnuradio import blocks, eeamc, gr
 from gnuradio.eeamc import reports
 from gnuradio.eeamc.decisions import DecisionAverager
-from gnuradio.eeamc.qa_classifier import comparable, rx_time, tag
+from gnuradio.eeamc.qa_classifier import SlowEngine, comparable, rx_time, tag
 
 from training.wideband import BAND_RATE, Placed, band
 
@@ -105,3 +105,19 @@ def test_scanner_averages_each_channel_on_its_own(busy):
         np.testing.assert_allclose(reported, decisions.probabilities, atol=1e-6)
         assert np.abs(reported - probabilities).max() > 0.01, "the average must change what is reported"
         assert [r["exit"] for r in averaged if r["channel"] == channel] == [r["exit"] for r in own]
+
+
+def test_scanner_behind_its_source_skips_windows_and_counts_them(busy):
+    """A slow engine, and work() calls of one channeliser block from a full input (a throttle-free
+    source): keep_up classifies fewer windows; those and the skipped add up to what queue classifies."""
+    found = {}
+    for mode in ("queue", "keep_up"):
+        scanner = eeamc.scanner(BAND_RATE, on_overload=mode)
+        inner = scanner.classifier
+        inner.engine = SlowEngine(inner.engine, 0.002)
+        inner.set_max_noutput_items(inner.bank.fft_size)
+        found[mode] = (sum(len(m) for m in run_records(scanner, busy)), scanner.windows_skipped(), inner)
+    classified, skipped, inner = found["keep_up"]
+    assert found["queue"][1] == 0 and skipped > 0
+    assert classified + skipped == found["queue"][0]
+    assert inner.engine.windows == classified

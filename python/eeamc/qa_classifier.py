@@ -674,7 +674,6 @@ class qa_classifier(gr_unittest.TestCase):
             block.engine = SlowEngine(block.engine, 0.002)
             engines.append(block.engine)
             block.logger = logger
-            block.selection._log = block._log  # the selection logs through the block's (recorded) logger
             # At most 8 windows a call from an input buffer of 128: the fast source keeps it full, as a
             # radio does for a block behind it. (With no limit a call takes all it is given, and whether
             # the source refills the buffer before the next call is a race between two threads.)
