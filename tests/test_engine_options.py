@@ -120,6 +120,19 @@ def test_adaptive_exits_keep_an_exit_that_pays():
     assert torch.equal(result.exit, plain.exit) and torch.equal(result.macs, plain.macs)
 
 
+@pytest.mark.parametrize("threshold", [0.0, 0.5])
+def test_an_empty_batch_gives_empty_results(threshold):
+    for engine in (
+        EarlyExitEngine(make_net(), threshold, "cpu"),
+        EarlyExitEngine(make_net("v3"), threshold, "cpu"),
+    ):
+        result = engine.classify(torch.zeros(0, 2, 128))
+        assert len(result) == 0 and result.probabilities.shape == (0, 10) and result.macs.dtype == torch.int64
+    folded = fold_batchnorm(make_net())
+    with torch.inference_mode():
+        assert [out.shape for out in channels_last_network(folded)(torch.zeros(0, 2, 128))] == [(0, 10)] * 2
+
+
 def test_break_even_is_the_branch_over_what_leaving_saves():
     net = build_network("v1")
     (share,) = break_even_shares(net)

@@ -81,7 +81,7 @@ class ChannelsLastFlatten(nn.Module):
     (``reorder_columns``), so the products are the trained ones."""
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)
+        return h.permute(0, 2, 3, 1).flatten(1)  # a view: channels-last memory is [batch, 1, L, C]
 
 
 def reorder_columns(linear: nn.Linear, channels: int, length: int) -> None:

@@ -285,6 +285,12 @@ class EarlyExitEngine:
             raise ValueError(
                 f"expected windows shaped [batch, 2, {self.input_length}], got {list(windows.shape)}"
             )
+        if len(windows) == 0:  # nothing to run (and some kernels refuse empty batches)
+            empty = torch.zeros(0, self.num_classes)
+            nothing = torch.zeros(0, dtype=torch.int64)
+            return Classification(
+                nothing, nothing.clone(), torch.zeros(0), torch.zeros(0), empty, nothing.clone()
+            )
         with self._lock:
             enabled = [t > 0 for t in self.thresholds]
             run = self.adaptive.plan(enabled) if self.adaptive else enabled
@@ -336,8 +342,8 @@ class EarlyExitEngine:
 
     def _upload(self, windows: torch.Tensor) -> torch.Tensor:
         """The windows as float32 on the device; to CUDA in one copy from a reused pinned buffer."""
-        if self.device.type == "cpu":
-            return windows.to(torch.float32)
+        if self.device.type == "cpu" or windows.device == self.device:
+            return windows.to(self.device, torch.float32)
         batch = windows.shape[0]
         if self._staging is None or self._staging.shape[0] < batch:
             self._staging = torch.empty((batch, *windows.shape[1:]), dtype=torch.float32, pin_memory=True)
