@@ -9,6 +9,7 @@ against window messages, classify_every, and falling behind a fast source (on_ov
 and ``RecordingLogger`` are used by tests/test_reliability.py for the multi-channel path too.
 """
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -20,7 +21,7 @@ import numpy as np
 import pmt
 import torch
 from gnuradio import blocks, eeamc, gr, gr_unittest
-from gnuradio.eeamc import reports
+from gnuradio.eeamc import quantization, reports
 from gnuradio.eeamc.contract import RML22_SAMPLE_RATE
 from gnuradio.eeamc.decisions import DecisionAverager
 from gnuradio.eeamc.engine import EarlyExitEngine, entropy_log10
@@ -734,6 +735,27 @@ class qa_classifier(gr_unittest.TestCase):
         )
         reported = [record["window"] for batch in changes for record in batch]
         self.assertEqual(reported, np.flatnonzero(decisions.changed).tolist())
+
+    def test_precision_int8_runs_the_int8_engine_of_the_model_files_parameters(self):
+        if not quantization.fast_int8_cpu():
+            self.skipTest("no fast int8 kernels on this CPU (auto would choose fp32)")
+        windows = torch.from_numpy(normalize(frame(noise(256, seed=3), L), "l1"))
+        params = quantization.calibrate_int8(self.model.net, windows)
+        path = os.path.join(self.tmp.name, "int8.pt")
+        check = {"passed": True, "int8_accuracy": 0.5, "fp32_accuracy": 0.5}  # QA's stand-in for training's
+        eeamc.save_model(dataclasses.replace(self.model, int8={"params": params, "check": check}), path)
+        samples = noise(40)
+        int8 = EarlyExitEngine(
+            self.model.net, self.model.thresholds, "cpu", precision="int8", int8_params=params
+        )
+        expected = int8.classify(torch.from_numpy(normalize(frame(samples, L), "l1")))
+        for precision in ("int8", "auto"):  # auto: int8 here, the check passed and the CPU has fast int8
+            block, _, messages = self.run_graph(samples, model=path, precision=precision)
+            self.assertEqual(block.engine.precision, "int8")
+            self.assertEqual([m["class"] for m in messages], expected.label.tolist())
+            np.testing.assert_allclose(
+                [m["probabilities"] for m in messages], expected.probabilities.numpy(), atol=1e-6
+            )
 
     def test_adaptive_exits_stop_running_an_exit_no_window_leaves_at(self):
         samples = noise(1200)
