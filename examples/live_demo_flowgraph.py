@@ -141,7 +141,7 @@ class live_demo_flowgraph(gr.top_block):
         self.bits_8psk = analog.random_uniform_source_b(0, 8, (seed + 3))
         self.audio_wbfm = blocks.wavfile_source(audio_file, True)
         self.audio_am = blocks.wavfile_source(audio_file, True)
-        self.amc = eeamc.classifier(model=model_path, device=device, threshold=threshold, report='all', report_every=1, max_batch=256, samp_rate=0)
+        self.amc = eeamc.classifier(model=model_path, device=device, threshold=threshold, report='all', report_every=1, max_batch=256, message_mode='window', classify_every=1, on_overload='queue', precision='auto', average=1, adaptive_exits=False, samp_rate=0)
         self.add_noise = blocks.add_vcc(1)
 
 

@@ -146,7 +146,7 @@ class usrp_scanner(gr.top_block, Qt.QWidget):
             self.top_grid_layout.setRowStretch(r, 1)
         for c in range(0, 1):
             self.top_grid_layout.setColumnStretch(c, 1)
-        self.scanner = eeamc.scanner(samp_rate=samp_rate, model=model, device=device, threshold=-1, report='all', report_every=10, min_snr_db=6, max_channels=8, max_batch=256)
+        self.scanner = eeamc.scanner(samp_rate=samp_rate, model=model, device=device, threshold=-1, report='all', report_every=10, min_snr_db=6, max_channels=8, max_batch=256, message_mode='window', classify_every=1, on_overload='queue', precision='auto', average=1, adaptive_exits=False)
         self.radio = uhd.usrp_source(
             ",".join((args, '')),
             uhd.stream_args(
@@ -175,7 +175,7 @@ class usrp_scanner(gr.top_block, Qt.QWidget):
             self.top_grid_layout.setRowStretch(r, 1)
         for c in range(0, 2):
             self.top_grid_layout.setColumnStretch(c, 1)
-        self.channel = eeamc.channel_classifier(samp_rate=samp_rate, freq_offset=channel_offset, bandwidth=0, model=model, device=device, threshold=-1, report='all', report_every=10, squelch_db=6, max_batch=256)
+        self.channel = eeamc.channel_classifier(samp_rate=samp_rate, freq_offset=channel_offset, bandwidth=0, model=model, device=device, threshold=-1, report='all', report_every=10, squelch_db=6, max_batch=256, message_mode='window', classify_every=1, on_overload='queue', precision='auto', average=1, adaptive_exits=False)
 
 
         ##################################################
