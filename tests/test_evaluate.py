@@ -415,3 +415,19 @@ def test_batched_timing_runs_in_the_timing_batch(any_model, dataset):
     metrics = evaluate(any_model, dataset, 0.3, "cpu", timing_repeats=1, timing_windows=2, timing_batch=7)
     assert metrics["timing"]["batched"]["batch_size"] == 7
     assert metrics["timing"]["batched"]["windows"] == len(dataset)
+
+
+def test_decisions_over_windows_of_one_stream(model, tmp_path):
+    """A file with stream ids gets accuracy per decision over N windows; N = 1 is the window accuracy."""
+    path = write_dataset(tmp_path / "streams.h5", per_class_snr=32)
+    with h5py.File(path, "a") as file:
+        file["S"] = np.arange(len(file["Y"])) // 8  # streams of 8 consecutive windows (one class and SNR)
+    dataset = load_split(path, "all", classes=CLASSES)
+    metrics = evaluate(model, dataset, timing_repeats=0)
+    per_n = metrics["decisions"]["per_n"]
+    assert per_n["1"]["accuracy"] == pytest.approx(metrics["accuracy"])
+    assert per_n["8"]["decisions"] == len(dataset) // 8  # one sliding decision per stream of 8
+    assert per_n["16"]["decisions"] == 0  # no stream is that long
+    assert "decisions" not in evaluate(
+        model, load_split(write_dataset(tmp_path / "plain.h5"), "all"), timing_repeats=0
+    )

@@ -28,9 +28,10 @@ from gnuradio.eeamc.files import atomic_output, write_text_atomic
 from gnuradio.eeamc.model_file import Model, load_model
 from gnuradio.eeamc.quantization import resolve_precision
 
-from training.datasets import Dataset, load_split, parse_snr_list
+from training.averaging import decision_accuracy, format_table
+from training.datasets import SPLIT_BY, Dataset, load_split, parse_snr_list
 from training.metrics import HIGH_SNR_DB, accuracy_metrics, snr_key, threshold_sweep
-from training.outcomes import exit_outputs, model_windows
+from training.outcomes import derive_outcome, exit_outputs, model_windows
 from training.provenance import machine_description
 from training.timing import TIMING_BATCH, measure_timing
 
@@ -134,6 +135,11 @@ def evaluate(
         **accuracy_metrics(outputs, values, len(model.classes), high_snr_db),
     }
     metrics["sweep"] = threshold_sweep(outputs, sweep)
+    if dataset.stream is not None:  # windows of one generated stream: decisions over several of them
+        taken = outputs.probabilities[derive_outcome(outputs, values).exit, np.arange(len(outputs))]
+        metrics["decisions"] = decision_accuracy(
+            taken, outputs.labels, outputs.snrs, dataset.stream, high_snr_db=high_snr_db
+        )
     if timing_repeats > 0:
         windows_by_snr = {
             snr_key(snr): model_windows(dataset.x[dataset.snr == snr], model.normalization)
@@ -192,6 +198,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default="test",
         choices=("train", "val", "test", "all"),
         help="which part of the paper's split to evaluate ('all' = every window of the file)",
+    )
+    parser.add_argument(
+        "--split-by",
+        choices=SPLIT_BY,
+        default="auto",
+        help="window: the paper's per-window split; stream: a stream's windows in one split; auto: what "
+        "the file says (robust-profile files: stream)",
     )
     parser.add_argument(
         "--threshold",
@@ -299,6 +312,7 @@ def run(args: argparse.Namespace) -> int:
         classes=list(model.classes),
         snrs=parse_snr_list(args.snrs),
         length=model.input_length,
+        split_by=args.split_by,
         allow_missing_classes=True,  # a file made elsewhere may lack some of the model's classes
     )
     if len(dataset) == 0:
@@ -418,4 +432,6 @@ def print_summary(metrics: dict[str, Any], out: Path) -> None:
                 f"{mode}: {entry['early_exits_us_per_window']:.1f} us/window with early exits, "
                 f"{entry['exits_off_us_per_window']:.1f} us/window without: speed-up {entry['speedup']:.2f}x"
             )
+    if "decisions" in metrics:
+        print(format_table(metrics["decisions"]))
     print(f"wrote {out}/metrics.json, per_snr.csv, sweep.csv")

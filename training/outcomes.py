@@ -31,6 +31,8 @@ class ExitOutputs:
     labels: np.ndarray  # int64 [N]: true class
     snrs: np.ndarray  # int64 [N]
     macs_per_exit: Callable[[Sequence[bool]], list[int]]  # EarlyExitNet.macs_per_exit
+    #: float32 [exits, N, classes]: each exit's softmax (for decisions over several windows)
+    probabilities: np.ndarray | None = field(default=None, repr=False)
     _macs_cache: dict[tuple[bool, ...], np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -89,6 +91,7 @@ def exit_outputs(
     count = len(dataset)
     predictions = np.empty((net.num_exits, count), dtype=np.int64)
     entropies = np.empty((net.num_exits, count), dtype=np.float32)
+    probabilities = np.empty((net.num_exits, count, net.num_classes), dtype=np.float32)
     for start in tqdm(range(0, count, batch_size), desc="all exits", unit="batch", leave=False):
         stop = min(start + batch_size, count)
         x = model_windows(dataset.x[start:stop], normalization_of(model)).to(target)
@@ -96,6 +99,7 @@ def exit_outputs(
             # The same softmax -> max -> entropy as EarlyExitEngine.classify, so outcomes match it.
             p = torch.softmax(logits, dim=1)
             predictions[k, start:stop] = p.max(dim=1).indices.cpu().numpy()
+            probabilities[k, start:stop] = p.float().cpu().numpy()
             entropies[k, start:stop] = entropy_log10(p).float().cpu().numpy()
     return ExitOutputs(
         predictions,
@@ -103,6 +107,7 @@ def exit_outputs(
         np.asarray(dataset.y, dtype=np.int64),
         np.asarray(dataset.snr, dtype=np.int64),
         net.macs_per_exit,
+        probabilities,
     )
 
 
