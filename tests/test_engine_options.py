@@ -98,6 +98,18 @@ def test_adaptive_exit_is_skipped_probed_and_run_again():
     assert set(results[0].macs.tolist()) == {int(engine.macs_for([True])[0])}
 
 
+def test_reset_adaptive_runs_every_exit_again():
+    """What a block's start() calls: a new run learns afresh which exits pay."""
+    engine = EarlyExitEngine(make_net(), 1e-6, "cpu", adaptive_exits=True)
+    engine.adaptive.window = 64
+    for _ in range(2):
+        engine.classify(windows(32))
+    assert engine.skipped_exits == [0]
+    engine.reset_adaptive()
+    assert engine.skipped_exits == []
+    EarlyExitEngine(make_net(), 1e-6, "cpu").reset_adaptive()  # without adaptive exits: nothing to do
+
+
 def test_new_thresholds_run_every_exit_again():
     engine = EarlyExitEngine(make_net(), 1e-6, "cpu", adaptive_exits=True)
     engine.adaptive.window = 16

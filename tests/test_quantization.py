@@ -197,6 +197,12 @@ def test_resolve_precision(calibrated, monkeypatch):
     failed = int8_model(calibrated, passed=False)
     precision, reason = resolve_precision("auto", "cpu", failed)
     assert precision == "fp32" and "did not pass" in reason
+    stale = int8_model(calibrated)
+    stale.int8["check"]["thresholds"] = [t + 0.1 for t in stale.thresholds]  # calibrated again since
+    precision, reason = resolve_precision("auto", "cpu", stale)
+    assert precision == "fp32" and "other thresholds" in reason
+    stale.int8["check"]["thresholds"] = list(stale.thresholds)
+    assert resolve_precision("auto", "cpu", stale)[0] == "int8"
     failed.int8 = None
     precision, reason = resolve_precision("auto", "cpu", failed)
     assert precision == "fp32" and "no int8 parameters" in reason

@@ -105,6 +105,7 @@ def split_arguments(model: Model) -> dict[str, Any]:
         "val_fraction": float(config.get("val_fraction", 0.1)),
         "snrs": config.get("snrs"),
         "window_mode": config.get("window_mode", "split"),
+        "split_by": config.get("split_by", "auto"),
     }
 
 

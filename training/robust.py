@@ -72,7 +72,8 @@ DELAY_PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 AUDIO_CHOICES: dict[str, float] = {"programme": 0.5, "tones": 0.2, "noise": 0.15, "sweep": 0.15}
 #: `noise` class: white noise, or noise shaped by a low-pass (what an empty channel's filter passes).
 NOISE_SHAPES: dict[str, float] = {"white": 0.5, "lowpass": 0.5}
-#: Windows per stream in this profile: fewer than RML22's 50, so that a split by stream has many streams.
+#: Kept samples per stream, in windows: fewer than RML22's 50, so that a split by stream has many streams.
+#: RML22's random gaps between windows leave 9 to 15 windows in a stream of this length.
 WINDOWS_PER_STREAM = 20
 
 

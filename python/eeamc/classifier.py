@@ -187,6 +187,7 @@ class classifier(gr.sync_block):
         self.reporting.reset()
         self.selection.reset()
         self._tags.reset()
+        self.engine.reset_adaptive()  # which exits pay is learnt afresh: a rerun gives the same results
         return True
 
     def _log(self, level: str, text: str) -> None:

@@ -27,6 +27,7 @@ on to the next exit (at least as accurate); which exits ran is in each window's 
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import threading
@@ -139,7 +140,8 @@ def runnable_network(
         return quantization.int8_network(net, int8_params)
     if device.type == "cpu":
         return channels_last_network(folded)
-    return folded.to(device)
+    # A copy: Module.to moves in place, and the folded network stays on the CPU, where its MACs are counted.
+    return copy.deepcopy(folded).to(device)
 
 
 def gather_rows(h: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -260,6 +262,12 @@ class EarlyExitEngine:
         """Early exits adaptive exits is skipping now (empty without adaptive exits)."""
         with self._lock:
             return [k for k, skipped in enumerate(self.adaptive.skipped) if skipped] if self.adaptive else []
+
+    def reset_adaptive(self) -> None:
+        """Forget what adaptive exits learnt (a new run starts as the first did)."""
+        with self._lock:
+            if self.adaptive:
+                self.adaptive.reset()
 
     def set_thresholds(self, thresholds: Sequence[float] | float) -> None:
         """One value for every early exit, or one per early exit; negative, NaN or Inf is refused."""

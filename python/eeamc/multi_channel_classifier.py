@@ -210,6 +210,7 @@ class multi_channel_classifier(gr.sync_block):
                 state.restart()
             self._tags.reset()
             self.reporting.reset()
+            self.engine.reset_adaptive()
             self._tuned_to = None
             self.windows_classified = 0
             self.windows_squelched = 0
@@ -277,6 +278,8 @@ class multi_channel_classifier(gr.sync_block):
             state = self._channels.get(channel)
             if state is not None and abs(state.path.rate - rate) <= 0.01 * rate:
                 state.path.bandwidth = float(bandwidth)
+                if abs(float(freq_offset) - state.tuned) > bandwidth / 4:  # another signal: decide afresh
+                    self.reporting.forget(channel)
                 state.retune(freq_offset)
                 return
             search = search_hz or min(rate / 2, bandwidth / 2 + 1e3)

@@ -417,6 +417,10 @@ class Int8EarlyExitNet(nn.Module):
         self.segments = nn.ModuleList(built)
         self.exits = nn.ModuleList(int8_steps(steps, activations, q) for steps, q in zip(exits, outputs))
         self.eval()
+        # torch warns once per process on its first quantize_per_tensor: take that warning here, so that
+        # run_segment (in a block's work(), other threads running) never touches the warning filters.
+        with quiet_quantization():
+            torch.quantize_per_tensor(torch.zeros(1), *self.input_q, torch.quint8)
 
     @property
     def num_exits(self) -> int:
@@ -424,8 +428,7 @@ class Int8EarlyExitNet(nn.Module):
 
     def run_segment(self, h: torch.Tensor, segment: int) -> torch.Tensor:
         if segment == 0:
-            with quiet_quantization():
-                h = torch.quantize_per_tensor(h.float().contiguous(), *self.input_q, torch.quint8)
+            h = torch.quantize_per_tensor(h.float().contiguous(), *self.input_q, torch.quint8)
         return self.segments[segment](h)
 
     def exit_logits(self, h: torch.Tensor, exit_index: int) -> torch.Tensor:
@@ -537,6 +540,14 @@ def resolve_precision(precision: str, device: str | torch.device, model: Any) ->
     check = section.get("check", {})
     if not check.get("passed"):
         return "fp32", "auto: fp32, the model's int8 parameters did not pass their accuracy check"
+    if "thresholds" in check and [float(t) for t in check["thresholds"]] != [
+        float(t) for t in model.thresholds
+    ]:
+        return (
+            "fp32",
+            "auto: fp32, the int8 accuracy check was made at other thresholds than the model's now "
+            "(python -m training quantize again checks these)",
+        )
     if not fast_int8_cpu():
         return (
             "fp32",
