@@ -135,7 +135,9 @@ def evaluate(
         **accuracy_metrics(outputs, values, len(model.classes), high_snr_db),
     }
     metrics["sweep"] = threshold_sweep(outputs, sweep)
-    if dataset.stream is not None:  # windows of one generated stream: decisions over several of them
+    # Decisions over several windows of one generated stream: only where a split keeps a stream's windows
+    # together (a per-window split leaves a scattered sample of each stream, which no block ever sees).
+    if dataset.stream is not None and dataset.attrs.get("split_by") != "window":
         taken = outputs.probabilities[derive_outcome(outputs, values).exit, np.arange(len(outputs))]
         metrics["decisions"] = decision_accuracy(
             taken, outputs.labels, outputs.snrs, dataset.stream, high_snr_db=high_snr_db
