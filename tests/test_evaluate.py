@@ -431,3 +431,5 @@ def test_decisions_over_windows_of_one_stream(model, tmp_path):
     assert "decisions" not in evaluate(
         model, load_split(write_dataset(tmp_path / "plain.h5"), "all"), timing_repeats=0
     )
+    by_window = load_split(path, "test", classes=CLASSES, split_by="window")
+    assert "decisions" not in evaluate(model, by_window, timing_repeats=0)
