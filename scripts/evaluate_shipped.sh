@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 MODEL="${1:-models/eeamc.pt}"
-PREVIOUS="${2:-models/rml22_v1_joint.pt}"
+PREVIOUS="${2:-models/eeamc_rml22.pt}"
 OUT=reports/eval/shipped
 cd "$ROOT"
 [[ -f data/rml22.h5 ]] || "$PYTHON" -m training generate --out data/rml22.h5 --quiet
@@ -33,9 +33,16 @@ evaluate previous_check "$PREVIOUS" data/check.h5 all
 evals=(--eval "RML22 test=$OUT/rml22_test" --eval "robust test=$OUT/robust_test" --eval "check set=$OUT/check"
        --eval "previous, RML22 test=$OUT/previous_rml22_test" --eval "previous, robust test=$OUT/previous_robust_test"
        --eval "previous, check set=$OUT/previous_check")
-if "$PYTHON" -c "import sys; from gnuradio.eeamc.model_file import load_model; sys.exit(0 if load_model('$MODEL').int8 else 1)"; then
+has_int8() { "$PYTHON" -c "import sys; from gnuradio.eeamc.model_file import load_model; sys.exit(0 if load_model('$1').int8 else 1)"; }
+if has_int8 "$MODEL"; then
     evaluate int8_rml22_test "$MODEL" data/rml22.h5 test --precision int8
+    evaluate int8_robust_test "$MODEL" data/robust.h5 test --precision int8
     evaluate int8_check "$MODEL" data/check.h5 all --precision int8
-    evals+=(--eval "int8, RML22 test=$OUT/int8_rml22_test" --eval "int8, check set=$OUT/int8_check")
+    evals+=(--eval "int8, RML22 test=$OUT/int8_rml22_test" --eval "int8, robust test=$OUT/int8_robust_test"
+            --eval "int8, check set=$OUT/int8_check")
+fi
+if has_int8 "$PREVIOUS"; then
+    evaluate previous_int8_rml22_test "$PREVIOUS" data/rml22.h5 test --precision int8
+    evals+=(--eval "previous int8, RML22 test=$OUT/previous_int8_rml22_test")
 fi
 "$PYTHON" scripts/shipped_summary.py "${evals[@]}" --out reports/shipped_model.md
