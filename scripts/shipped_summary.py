@@ -82,10 +82,10 @@ def class_accuracy(metrics: dict[str, Any], snr: str) -> dict[str, float | None]
     matrix = confusion["per_snr"].get(snr)
     if matrix is None:
         return {}
-    rows = confusion["rows"]
+    names = metrics["model"]["classes"]  # the matrix's rows are the true classes, in the model's order
     return {
         name: (row[i] / sum(row) if sum(row) else None)
-        for i, (name, row) in enumerate(zip(rows, matrix, strict=True))
+        for i, (name, row) in enumerate(zip(names, matrix, strict=True))
     }
 
 

@@ -112,3 +112,13 @@ def test_profiles_classes_and_refusals(tmp_path, capsys):
 
     assert main(["generate", "--profile", "robust", "--nominal-snr", "--out", str(tmp_path / "x.h5")]) == 2
     assert "robust profile" in capsys.readouterr().err
+
+
+def test_a_model_trained_on_the_profile_states_its_carrier_offsets():
+    from training.generate import provenance
+    from training.train import signal_contract
+
+    attrs = provenance(robust_config(["BPSK"]), {}, "test", 1, 0.0)
+    contract, source = signal_contract(attrs)
+    assert contract.max_carrier_offset == max(abs(b) for b in robust.RANGES["carrier_offset_hz"])
+    assert "robust_carrier_offset_hz" in source

@@ -177,7 +177,7 @@ def test_batched_messages_are_unrolled_into_the_timeline(qapp):
         exits=[0, 1, -1],
         entropies=[0.1, 0.2, float("nan")],
         confidences=[0.9, 0.8, 0.0],
-        probabilities=[0.1] * 30,
+        probabilities=[0.1] * (3 * len(names)),
         names=names,
         channel=7,
         freq_offset=1e3,

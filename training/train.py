@@ -483,7 +483,10 @@ def signal_contract(attrs: Mapping[str, Any]) -> tuple[SignalContract, str]:
         return RML22_CONTRACT, "the dataset does not record its sample rate: RML22's values assumed"
     recorded = [key for key in ("sample_rate_hz", "samples_per_symbol", "rolloff") if key in attrs]
     assumed = [key for key in ("samples_per_symbol", "rolloff") if key not in attrs]
-    if attrs.get("clock", "on") != "on":
+    if "robust_carrier_offset_hz" in attrs:  # generate's robust profile draws the offset per stream
+        max_offset = max(abs(float(bound)) for bound in attrs["robust_carrier_offset_hz"])
+        recorded.append("robust_carrier_offset_hz")
+    elif attrs.get("clock", "on") != "on":
         max_offset = 0.0  # trained without carrier offsets
         recorded.append("clock")
     elif "xo_max_error_hz" in attrs and "cfo_per_xo_error" in attrs:

@@ -51,7 +51,7 @@ DIGEST_MISSING_NOTE = "this file predates the model file's digest: damage to its
 VERSION = 1
 
 #: File name of the model the block uses when none is given.
-DEFAULT_MODEL_NAME = "eeamc_rml22.pt"
+DEFAULT_MODEL_NAME = "eeamc.pt"
 
 #: The optional int8 section (see the module docstring); the digest covers it only where a file has one,
 #: so files written before it existed keep their digest.
