@@ -38,7 +38,7 @@ def free_address() -> str:
 class Listener:
     """`python -m gnuradio.eeamc.listen` in a child process; its stdout lines arrive on a queue."""
 
-    def __init__(self, module_path: Path, *args: str) -> None:
+    def __init__(self, module_path: Path, *args: str, ignore_sigint: bool = False) -> None:
         env = dict(
             os.environ,
             PYTHONPATH=os.pathsep.join(filter(None, [str(module_path), os.environ.get("PYTHONPATH")])),
@@ -50,6 +50,8 @@ class Listener:
             text=True,
             env=env,
             cwd=module_path,
+            # As a parent that ignores SIGINT leaves it (nohup, some runners): a child inherits "ignore".
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -246,3 +248,21 @@ def test_a_stream_over_zmq_is_classified_as_it_would_be_locally():
     here = [reports.records(local_debug.get_message(i))[0] for i in range(local_debug.num_messages())]
     assert len(over_zmq) == windows and over_zmq == here
     assert [r["label"] for r in over_zmq].count("BPSK") > windows * 0.8
+
+
+def test_ctrl_c_stops_the_listener_even_if_its_parent_ignored_sigint(module_path):
+    address = free_address()
+    top = gr.top_block()
+    publisher = zeromq.pub_msg_sink(address, 100, True)
+    probes = blocks.message_strobe(pmt.to_pmt({"probe": 1}), 100)  # what wait_until_subscribed looks for
+    top.msg_connect(probes, "strobe", publisher, "in")
+    listener = Listener(module_path, address, "--json", ignore_sigint=True)
+    top.start()
+    try:
+        wait_until_subscribed(listener, publisher)  # it runs (and has set up Ctrl-C) once a probe is through
+        listener.process.send_signal(signal.SIGINT)
+        code, errors = listener.finish()
+    finally:
+        top.stop()
+        top.wait()
+    assert code == 0 and "Traceback" not in errors, errors

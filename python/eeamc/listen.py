@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -74,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --timeout must be > 0 seconds, got {args.timeout}", file=sys.stderr)
         return 2
     view: View = JsonLines() if args.json else (LiveTable() if sys.stdout.isatty() else TableLines())
+    # Ctrl-C stops it even when started by a process that ignores SIGINT (a child inherits "ignore", and
+    # Python then never raises KeyboardInterrupt): nohup'd shells, test runners, supervisors.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         received = subscribe(args.address, args.bind, view.show, args.count, args.timeout)
     except AddressError as error:
