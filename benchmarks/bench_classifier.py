@@ -173,7 +173,9 @@ def synthetic_windows(
     parts, names, snr_labels = [], [], []
     for name in classes:
         for snr in snrs:
-            signal = wideband.modulated(name, per * length, rng)
+            # A class with no modulator (the robust profile's noise) is what it says: noise alone.
+            known = name in training_module("generate").profile_classes("rml22")
+            signal = wideband.modulated(name, per * length, rng) if known else np.zeros(per * length)
             noise = wideband.noise(per * length, 10 ** (-snr / 10), rng)
             parts.append((signal + noise).reshape(per, length))
             names += [name] * per
@@ -204,10 +206,13 @@ def dataset_windows(
 
 
 def generated_file(classes: Sequence[str], snrs: Sequence[int], per: int, seed: int, length: int) -> Path:
-    """An RML22-reproduction dataset made by ``python -m training generate`` (run in-process, cached
-    under ~/.cache/gr-eeamc keyed by its options, provenance in the file)."""
+    """A dataset made by ``python -m training generate`` (run in-process, cached under ~/.cache/gr-eeamc
+    keyed by its options, provenance in the file): the RML22 reproduction, or the robust profile for a
+    model with classes only that profile makes (noise)."""
     generate = training_module("generate")
+    profile = "rml22" if set(classes) <= set(generate.profile_classes("rml22")) else "robust"
     options = [
+        *("--profile", profile),
         *("--classes", ",".join(classes), "--snrs", ",".join(map(str, snrs))),
         *("--per", str(per), "--seed", str(seed), "--length", str(length), "--workers", "1", "--quiet"),
     ]
@@ -231,7 +236,7 @@ def load_data(args: argparse.Namespace, model: Any) -> tuple[str, list[WindowSet
     path = Path(args.data) if args.data else None
     if path is None and not args.synthetic:
         path = generated_file(model.classes, all_snrs, per, args.seed, length)
-        made = f"made by training.generate (RML22 reproduction), {per} per class and SNR, seed {args.seed}: "
+        made = f"made by training.generate, {per} per class and SNR, seed {args.seed}: "
     else:
         made = "file "
     if path is not None:
