@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pmt
 import pytest
-from flowgraph_runs import messages, run
+from flowgraph_runs import messages, run, rx_freq_tags
 from gnuradio import blocks, eeamc, gr
 from gnuradio.eeamc import reports
 
@@ -103,16 +103,7 @@ def test_signals_that_come_and_go_keep_their_ids():
 
 def test_rx_freq_tag_gives_absolute_frequencies():
     samples, _ = band([("BPSK", 250e3)], 0.6, freq_error=0, seed=14)
-    tag = gr.tag_t()
-    tag.offset, tag.key, tag.value = 0, pmt.intern("rx_freq"), pmt.from_double(433.92e6)
-    top = gr.top_block()
-    source = blocks.vector_source_c(samples.tolist(), False, 1, [tag])
-    scanner = eeamc.scanner(BAND_RATE)
-    debug = blocks.message_debug()
-    top.connect(source, scanner)
-    top.msg_connect(scanner, "classification", debug, "store")
-    top.run()
-    found = messages(debug)
+    found = run(eeamc.scanner(BAND_RATE), samples, tags=rx_freq_tags((0, 433.92e6)))["classification"]
     assert found
     for message in found:
         assert message["rx_freq"] == 433.92e6
@@ -235,19 +226,8 @@ def test_a_retuned_radio_gets_its_band_found_afresh():
     half = int(0.6 * BAND_RATE)
     placed = [Placed("BPSK", 250e3, 0, half), Placed("GFSK", 250e3, half, 2 * half)]
     samples, _ = band(placed, 1.2, freq_error=0, seed=19)
-    tags = []
-    for offset, frequency in ((0, 433.0e6), (half, 434.0e6)):
-        tag = gr.tag_t()
-        tag.offset, tag.key, tag.value = offset, pmt.intern("rx_freq"), pmt.from_double(frequency)
-        tags.append(tag)
-    top = gr.top_block()
-    source = blocks.vector_source_c(samples.tolist(), False, 1, tags)
-    scanner = eeamc.scanner(BAND_RATE)
-    debug = blocks.message_debug()
-    top.connect(source, scanner)
-    top.msg_connect(scanner, "classification", debug, "store")
-    top.run()
-    found = messages(debug)
+    tags = rx_freq_tags((0, 433.0e6), (half, 434.0e6))
+    found = run(eeamc.scanner(BAND_RATE), samples, tags=tags)["classification"]
     before = {m["channel"] for m in found if m["offset"] < half - 0.05 * BAND_RATE}
     after = {m["channel"] for m in found if m["offset"] > half + 0.05 * BAND_RATE}
     assert before and after and not before & after, (before, after)
