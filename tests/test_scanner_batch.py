@@ -11,7 +11,7 @@ import pytest
 from gnuradio import blocks, eeamc, gr
 from gnuradio.eeamc import reports
 from gnuradio.eeamc.decisions import DecisionAverager
-from gnuradio.eeamc.qa_classifier import SlowEngine, comparable, rx_time, tag
+from gnuradio.eeamc.qa_classifier import SlowEngine, assert_same_records, rx_time, tag
 
 from training.wideband import BAND_RATE, Placed, band
 
@@ -47,7 +47,7 @@ def test_scanner_batches_unroll_to_its_window_messages(busy, options):
     unrolled = [record for records in batches for record in records]
     assert len(batches) < len(unrolled), "one message per work() call, not per window"
     assert {record["channel"] for record in unrolled} == {0, 1}, "both channels in the batches"
-    assert [comparable(r) for r in unrolled] == [comparable(m[0]) for m in windows]
+    assert_same_records(unrolled, [m[0] for m in windows])
     first = unrolled[0]
     assert first["rx_freq"] == RX_FREQ and first["freq"] == RX_FREQ + first["freq_offset"]
     assert first["rx_time"][0] == 1_700_000_000 and 0.75 <= first["rx_time"][1] < 1
@@ -79,7 +79,7 @@ def test_channel_classifier_batches_unroll_to_its_window_messages():
     )
     unrolled = [record for records in batches for record in records]
     assert len(unrolled) > 30 and len(batches) < len(unrolled)
-    assert [comparable(r) for r in unrolled] == [comparable(m[0]) for m in windows]
+    assert_same_records(unrolled, [m[0] for m in windows])
 
 
 def test_bad_new_parameters_are_refused_naming_the_values():
