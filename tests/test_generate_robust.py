@@ -8,12 +8,15 @@ import dataclasses
 import h5py
 import numpy as np
 import pytest
+from gnuradio.eeamc.synthetic_band import RRC_FILTERS
 
-from training import audio, robust
+from training import audio, channel, robust
 from training.datasets import load_dataset, load_split
 from training.generate import GenerationConfig, generate_dataset, generate_windows, profile_classes
+from training.modulators import pulse_taps, raised_cosine
 
 SNR = 10
+DRAW = robust.draw_streams(np.random.default_rng(1), 1)[0]
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +41,76 @@ def robust_config(classes, per=60, snrs=(SNR,), wav=None, seed=0, normalization=
 
 def test_draws_stay_inside_their_ranges_and_vary():
     draws = robust.draw_streams(np.random.default_rng(0), 400)
-    for name in ("rolloff", "samples_per_symbol", "fsk_index", "gfsk_bt", "carrier_offset_hz"):
+    for name in (
+        "rolloff", "gaussian_pulse_bt", "samples_per_symbol", "fsk_index", "gfsk_bt", "wbfm_deviation_hz",
+        "carrier_offset_hz",
+    ):  # fmt: skip
         values = np.array([getattr(d, name) for d in draws])
         low, high = robust.RANGES[name]
         assert values.min() >= low and values.max() <= high
         assert values.max() - values.min() > 0.8 * (high - low)  # spread over the range, not one value
     assert {d.fading for d in draws} == set(robust.FADING_CHOICES)
     assert {d.audio for d in draws} == set(robust.AUDIO_CHOICES)
+    assert {d.pulse for d in draws} == set(robust.PULSE_CHOICES)
+    filtered = np.array([d.receiver_filter_bandwidth for d in draws])
+    assert 0.4 < np.mean(filtered > 0) < 0.6  # RECEIVER_FILTER_SHARE of the streams
+    low, high = robust.RANGES["receiver_filter_bandwidth"]
+    assert filtered[filtered > 0].min() >= low and filtered.max() <= high
+    paths = {len(d.multipath_delays_samples) for d in draws}
+    assert paths == {2, 3, 4} and all(d.multipath_delays_samples[0] == 0.0 for d in draws)
+    delays = np.concatenate([d.multipath_delays_samples[1:] for d in draws])
+    assert delays.min() >= 0.1 and delays.max() <= 2.0 and delays.max() > 1.5
+
+
+def test_pulses_raised_cosine_is_nyquist_and_every_pulse_has_the_same_gain():
+    taps = raised_cosine(0.3, 705)
+    centre = 352
+    zeros = taps[centre + RRC_FILTERS * np.array([-3, -2, -1, 1, 2, 3])]
+    assert np.max(np.abs(zeros)) < 1e-6 * taps[centre]  # no ISI at the symbol instants
+    sums = [np.sum(pulse_taps(dataclasses.replace(DRAW, pulse=pulse))) for pulse in robust.PULSE_CHOICES]
+    np.testing.assert_allclose(sums, RRC_FILTERS, rtol=1e-4)
+    with pytest.raises(ValueError, match="unknown pulse 'sinc'"):
+        pulse_taps(dataclasses.replace(DRAW, pulse="sinc"))
+
+
+def test_gaussian_pulse_is_wider_the_lower_its_bt():
+    def width(bt):  # samples above half the peak
+        taps = np.array(pulse_taps(dataclasses.replace(DRAW, pulse="gaussian", gaussian_pulse_bt=bt)))
+        return np.sum(taps > taps.max() / 2)
+
+    assert width(0.5) > 1.5 * width(1.2)
+
+
+def test_receiver_filter_passes_its_band_cuts_the_rest_and_leaves_unfiltered_streams_alone():
+    margin = robust.RECEIVER_FILTER_TAPS // 2
+    n = np.arange(-margin, 128 + margin)
+    tones = np.array(
+        [np.exp(2j * np.pi * 0.05 * n), np.exp(2j * np.pi * 0.45 * n), np.exp(2j * np.pi * 0.45 * n)]
+    )
+    draws = [
+        dataclasses.replace(DRAW, receiver_filter_bandwidth=0.6),
+        dataclasses.replace(DRAW, receiver_filter_bandwidth=0.0),
+    ]
+    out = robust.receiver_filter(tones, draws, [2, 1])
+    assert out.shape == (3, 128)
+    assert 0.95 < np.mean(np.abs(out[0])) < 1.05  # in band: through at unit gain
+    assert np.mean(np.abs(out[1])) < 0.05  # 0.45 x the rate, outside the 0.6 x rate band: cut
+    np.testing.assert_allclose(out[2], tones[2, margin:-margin], rtol=1e-6)  # no filter drawn
+
+
+def test_multipath_fading_is_frequency_selective_where_flat_fading_is_not():
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal(16384) + 1j * rng.standard_normal(16384)).astype(np.complex64)
+    two_paths = dataclasses.replace(DRAW, multipath_delays_samples=(0.0, 1.0), multipath_gains_db=(0.0, 0.0))
+
+    def spread_db(kind):  # max / min of the output's averaged spectrum
+        fader = channel.fader(kind, 1.0, 1.0, 100, two_paths.delay_profiles())
+        (out,) = channel.run_through([noise], [fader])
+        spectrum = np.mean(np.abs(np.fft.fft(out[4096:].reshape(-1, 64), axis=1)) ** 2, axis=0)
+        return 10 * np.log10(spectrum.max() / spectrum.min())
+
+    assert spread_db("rayleigh") < 3.0
+    assert spread_db("multipath") > 10.0
 
 
 @pytest.mark.parametrize("name", ["QPSK", "GFSK", "AM-DSB", "noise"])

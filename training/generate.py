@@ -55,8 +55,9 @@ IMPAIRMENTS = {
     "clock": frozenset({"clock"}),  # SRO + CFO + phase offset, as RML22's ClockOnly
 }
 FORMATS = ("h5", "rml")
-#: 2: per-window stream ids (S), the robust profile and its noise class.
-GENERATOR_VERSION = 2
+#: 2: per-window stream ids (S), the robust profile and its noise class. 3: the robust profile draws the
+#: constellation pulse (RRC, RC, Gaussian), sample-spaced multipath, a receiver filter, FM deviation 5-75 kHz.
+GENERATOR_VERSION = 3
 #: Stream ids: job index x this + the stream's index within the job (a job never has this many).
 STREAMS_PER_JOB_LIMIT = 1 << 20
 
@@ -147,7 +148,7 @@ class _StreamBatch:
         """The robust profile: each stream through its own drawn fading channel."""
         begin = TRANSIENT - channel.FADING_SETTLE
         faders = [
-            channel.fader(d.fading, d.doppler_hz, d.rician_k, d.seed, robust.DELAY_PROFILES) for d in draws
+            channel.fader(d.fading, d.doppler_hz, d.rician_k, d.seed, d.delay_profiles()) for d in draws
         ]
         segments = [row[begin:end] for row, end in zip(self.samples, self.ends, strict=True)]
         self._put_back(begin, channel.run_through(segments, faders))
@@ -165,9 +166,10 @@ class _StreamBatch:
     def counts(self) -> list[int]:
         return [len(plan) for plan in self.plans]
 
-    def windows(self, unit_power: bool, phase_rng: np.random.Generator | None) -> np.ndarray:
-        """Cut the windows; scale each stream to unit power; rotate by CFO and phase when the clock is on."""
-        offsets = np.arange(self.window_length)[None, :]
+    def windows(self, unit_power: bool, phase_rng: np.random.Generator | None, margin: int = 0) -> np.ndarray:
+        """Cut the windows (with ``margin`` more samples each side); scale each stream to unit power; rotate
+        by CFO and phase when the clock is on."""
+        offsets = np.arange(-margin, self.window_length + margin)[None, :]
         phase = None if self.xo_error is None else channel.carrier_phase(self.xo_error)
         phase_offsets = None if phase_rng is None else phase_rng.uniform(0, 2 * np.pi, len(self.plans))
         cut = []
@@ -237,8 +239,9 @@ def generate_robust_windows(
     """The robust profile's windows of one (class, SNR): every stream with its own drawn parameters.
 
     modulation (drawn pulse, index, samples per symbol and sample-rate offset) -> drawn fading ->
-    carrier offset, drift, phase noise -> unit power -> windows -> AWGN (true SNR) -> IQ imbalance and DC
-    offset. The `noise` class has white or low-passed noise where the others have a modulated signal.
+    carrier offset, drift, phase noise -> unit power -> windows (with a margin for the receiver filter)
+    -> AWGN (true SNR) -> IQ imbalance and DC offset -> the drawn receiver filter, if any. The `noise`
+    class has white or low-passed noise where the others have a modulated signal.
     """
     draw_seed, framing_seed, signal_seed, phase_seed, noise_seed, _ = job_seeds(config.seed, class_name, snr)
     draw_rng, signal_rng = np.random.default_rng(draw_seed), np.random.default_rng(signal_seed)
@@ -247,10 +250,11 @@ def generate_robust_windows(
     modulator = None if is_noise else make_modulator(class_name)
     # Streams of about the same kept length for every class (RML22 counts source items, which makes a
     # QAM64 stream a sixth as long as a BPSK one); lengths are set for the slowest drawn rate.
-    length = TRANSIENT + robust.WINDOWS_PER_STREAM * config.window_length
+    margin = robust.RECEIVER_FILTER_TAPS // 2
+    length = TRANSIENT + robust.WINDOWS_PER_STREAM * config.window_length + margin
     items = length if is_noise else robust_stream_items(modulator, length)
     plans = plan_windows(
-        np.random.default_rng(framing_seed), length - TRANSIENT, config.per, config.window_length
+        np.random.default_rng(framing_seed), length - TRANSIENT - margin, config.per, config.window_length
     )
     draws = robust.draw_streams(draw_rng, len(plans))
     cut = []
@@ -264,12 +268,12 @@ def generate_robust_windows(
         if not is_noise:
             batch.fading_each(batch_draws)
             batch.rotate(robust.carrier_rotation(batch_draws, length - TRANSIENT, phase_rng))
-        cut.append(batch.windows(True, None))
+        cut.append(batch.windows(True, None, margin))
     windows = np.concatenate(cut)
     windows += channel.complex_noise(np.random.default_rng(noise_seed), windows.shape, 10 ** (-snr / 10))
-    return robust.receiver_impairments(windows, draws, [len(plan) for plan in plans]), stream_of_windows(
-        plans
-    )
+    counts = [len(plan) for plan in plans]
+    windows = robust.receiver_impairments(windows, draws, counts)
+    return robust.receiver_filter(windows, draws, counts), stream_of_windows(plans)
 
 
 _AUDIO_CACHE: dict[str, np.ndarray] = {}

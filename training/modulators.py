@@ -146,14 +146,11 @@ class ConstellationModulator(Modulator):
         return [digital.chunks_to_symbols_bc(self.points), rrc_shaper()]
 
     def _chain_for(self, draw):
-        # One polyphase resampler is both the pulse shaper (the drawn roll-off) and the fractional rate.
-        taps = firdes.root_raised_cosine(
-            RRC_FILTERS, RRC_FILTERS, 1.0, draw.rolloff, RRC_FILTERS * RRC_SPAN_SYMBOLS * SAMPLES_PER_SYMBOL
-        )
+        # One polyphase resampler is both the pulse shaper (the drawn pulse) and the fractional rate.
         rate = draw.samples_per_symbol * draw.sample_rate_ratio
         return [
             digital.chunks_to_symbols_bc(self.points),
-            filter.pfb_arb_resampler_ccf(rate, taps, RRC_FILTERS),
+            filter.pfb_arb_resampler_ccf(rate, pulse_taps(draw), RRC_FILTERS),
         ]
 
 
@@ -264,6 +261,29 @@ class AmDsbModulator(AudioModulator):
             blocks.float_to_complex(),
             blocks.add_const_cc(AM_CARRIER_LEVEL),
         ]
+
+
+def pulse_taps(draw: robust.StreamDraw) -> list[float]:
+    """The drawn pulse as a polyphase prototype (RRC_FILTERS samples per symbol, RRC's span): root-raised
+    or raised cosine of the drawn roll-off, or a Gaussian of the drawn BT; all with the same DC gain."""
+    count = RRC_FILTERS * RRC_SPAN_SYMBOLS * SAMPLES_PER_SYMBOL
+    if draw.pulse == "rrc":
+        return list(firdes.root_raised_cosine(RRC_FILTERS, RRC_FILTERS, 1.0, draw.rolloff, count))
+    if draw.pulse == "gaussian":
+        return list(firdes.gaussian(RRC_FILTERS, RRC_FILTERS, draw.gaussian_pulse_bt, count))
+    if draw.pulse == "rc":
+        return list(raised_cosine(draw.rolloff, count) * RRC_FILTERS)
+    raise ValueError(f"unknown pulse {draw.pulse!r}: choose from {list(robust.PULSE_CHOICES)}")
+
+
+def raised_cosine(rolloff: float, count: int) -> np.ndarray:
+    """Raised-cosine taps at RRC_FILTERS samples per symbol, centred, summing to 1."""
+    t = (np.arange(count) - (count - 1) / 2) / RRC_FILTERS  # in symbols
+    denominator = 1 - (2 * rolloff * t) ** 2
+    at_pole = np.isclose(denominator, 0.0)
+    h = np.sinc(t) * np.cos(np.pi * rolloff * t) / np.where(at_pole, 1.0, denominator)
+    h[at_pole] = np.pi / 4 * np.sinc(1 / (2 * rolloff))
+    return h / np.sum(h)
 
 
 def fractional_resampler(draw: robust.StreamDraw) -> gr.hier_block2:

@@ -4,11 +4,14 @@
 
 RML22 makes every stream with the same pulse (RRC 0.35), the same FSK indices, 2 samples per symbol and
 the same ETU70 channel; a user's signals differ in all of these. This profile draws, for every stream,
-the modulation parameters, the samples per symbol (what the front end of the channel classifier and the
+the modulation parameters (the constellation classes' pulse: root-raised cosine, raised cosine or
+Gaussian), the samples per symbol (what the front end of the channel classifier and the
 scanner leaves: the model's 2 give or take the bandwidth spread it does not resample), the residual carrier
-offset and drift the front end's tracking leaves, a sample-rate offset, one of several fading channels,
-phase noise, IQ imbalance and a DC offset; the analog classes modulate one of several audio sources. It
-also adds the `noise` class: windows with no signal, white or shaped as a channel filter passes noise.
+offset and drift the front end's tracking leaves, a sample-rate offset, one of several fading channels
+(flat, 3GPP, or multipath with paths up to 2 samples apart), phase noise, IQ imbalance, a DC offset
+and, for half the streams, a receiver's channel filter; the analog classes modulate one of several
+audio sources. It also adds the `noise` class: windows with no signal, white or shaped as a channel
+filter passes noise.
 
 Everything is here once: the ranges (``RANGES``, written to the file's attributes and docs/dataset.md),
 the per-stream draw (``draw_streams``) and the receiver-side impairments applied to the cut windows.
@@ -35,7 +38,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "fsk_index": (0.35, 1.1),  # GFSK and CPFSK modulation index h (RML22: GFSK 1.0, CPFSK 0.5)
     "gfsk_bt": (0.25, 0.6),  # GFSK Gaussian filter bandwidth-time product (RML22: 0.3)
     "am_depth": (0.3, 1.0),  # AM-DSB: audio peak / carrier
-    "wbfm_deviation_hz": (40e3, 75e3),  # WBFM peak deviation, at RML22's 44.1 kHz quadrature rate
+    "gaussian_pulse_bt": (0.5, 1.2),  # constellation classes with a Gaussian pulse (ISI, as some radios)
+    "wbfm_deviation_hz": (5e3, 75e3),  # FM peak deviation, at RML22's 44.1 kHz quadrature rate
     "carrier_offset_hz": (-750.0, 750.0),  # residual after the front end's tracking (contract: 500)
     "carrier_drift_hz_per_s": (-100.0, 100.0),
     "sample_rate_offset_ppm": (-100.0, 100.0),
@@ -46,15 +50,31 @@ RANGES: dict[str, tuple[float, float]] = {
     "iq_phase_deg": (-5.0, 5.0),
     "dc_offset": (0.0, 0.05),  # magnitude relative to the unit-power signal, random phase
     "noise_bandwidth_fraction": (0.15, 1.0),  # `noise` class: shaped noise's bandwidth / sample rate
+    # "multipath" fading: paths at whole and fractional sample delays, frequency-selective at this rate
+    # (the 3GPP profiles' delays are a few microseconds, a fraction of one 33 us sample: nearly flat).
+    "multipath_paths": (2, 4),  # integer: the first path at delay 0 and 0 dB
+    "multipath_delay_samples": (0.1, 2.0),
+    "multipath_path_power_db": (-12.0, -2.0),  # paths after the first, relative to it
+    "receiver_filter_bandwidth": (0.6, 0.95),  # two-sided, fraction of the sample rate
 }
-#: Fading channels and how often each is drawn (3GPP EPA/EVA/ETU profiles; flat Rayleigh and Rician).
+#: Pulse of the constellation classes and how often each is drawn: root-raised cosine (RML22's, with a
+#: matched receiver), raised cosine, Gaussian (neither Nyquist through an unmatched receiver: some ISI).
+PULSE_CHOICES: dict[str, float] = {"rrc": 0.5, "rc": 0.25, "gaussian": 0.25}
+#: Share of streams that pass a receiver's channel filter (after noise, IQ imbalance and DC, as a
+#: receiver's digital filter does); the others reach the model unfiltered, as RML22's do.
+RECEIVER_FILTER_SHARE = 0.5
+#: The receiver filter's taps (odd); windows are cut with half of them of margin each side.
+RECEIVER_FILTER_TAPS = 31
+#: Fading channels and how often each is drawn (3GPP EPA/EVA/ETU profiles; flat Rayleigh and Rician;
+#: "multipath": a drawn profile of 2-4 paths up to 2 samples apart, see RANGES).
 FADING_CHOICES: dict[str, float] = {
-    "none": 0.2,
-    "rayleigh": 0.15,
+    "none": 0.15,
+    "rayleigh": 0.1,
     "rician": 0.15,
-    "epa": 0.15,
-    "eva": 0.15,
-    "etu": 0.2,
+    "epa": 0.1,
+    "eva": 0.1,
+    "etu": 0.1,
+    "multipath": 0.3,
 }
 #: 3GPP TS 36.104 Annex B delay profiles: (delays in ns, relative powers in dB).
 DELAY_PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -81,7 +101,9 @@ WINDOWS_PER_STREAM = 20
 class StreamDraw:
     """One stream's drawn parameters (every field is used by some class; others ignore it)."""
 
+    pulse: str
     rolloff: float
+    gaussian_pulse_bt: float
     samples_per_symbol: float
     fsk_index: float
     gfsk_bt: float
@@ -91,6 +113,8 @@ class StreamDraw:
     fading: str
     doppler_hz: float
     rician_k: float  # linear
+    multipath_delays_samples: tuple[float, ...]  # "multipath" fading's paths (the first at 0)
+    multipath_gains_db: tuple[float, ...]
     carrier_offset_hz: float
     carrier_drift_hz_per_s: float
     phase_noise: float
@@ -100,12 +124,18 @@ class StreamDraw:
     audio: str
     noise_shape: str
     noise_bandwidth_fraction: float
+    receiver_filter_bandwidth: float  # 0: no receiver filter
     seed: int
 
     def as_record(self) -> dict:
         record = asdict(self)
         record["dc_offset"] = abs(self.dc_offset)
         return record
+
+    def delay_profiles(self) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
+        """The named delay profiles (ns, dB) this stream's fading may use: 3GPP's and its own multipath."""
+        delays_ns = tuple(delay / SAMPLE_RATE_HZ * 1e9 for delay in self.multipath_delays_samples)
+        return {**DELAY_PROFILES, "multipath": (delays_ns, self.multipath_gains_db)}
 
 
 def _uniform(rng: np.random.Generator, name: str, count: int) -> np.ndarray:
@@ -122,7 +152,9 @@ def draw_streams(rng: np.random.Generator, count: int) -> list[StreamDraw]:
     """``count`` independent streams' parameters."""
     low, high = RANGES["doppler_hz_log_uniform"]
     columns = {
+        "pulse": _choice(rng, PULSE_CHOICES, count),
         "rolloff": _uniform(rng, "rolloff", count),
+        "gaussian_pulse_bt": _uniform(rng, "gaussian_pulse_bt", count),
         "samples_per_symbol": _uniform(rng, "samples_per_symbol", count),
         "fsk_index": _uniform(rng, "fsk_index", count),
         "gfsk_bt": _uniform(rng, "gfsk_bt", count),
@@ -141,9 +173,29 @@ def draw_streams(rng: np.random.Generator, count: int) -> list[StreamDraw]:
         "audio": _choice(rng, AUDIO_CHOICES, count),
         "noise_shape": _choice(rng, NOISE_SHAPES, count),
         "noise_bandwidth_fraction": _uniform(rng, "noise_bandwidth_fraction", count),
+        "receiver_filter_bandwidth": np.where(
+            rng.random(count) < RECEIVER_FILTER_SHARE, _uniform(rng, "receiver_filter_bandwidth", count), 0.0
+        ),
         "seed": rng.integers(0, 2**31 - 1, count),
     }
-    return [StreamDraw(**{key: _plain(values[i]) for key, values in columns.items()}) for i in range(count)]
+    paths = [_multipath(rng) for _ in range(count)]
+    return [
+        StreamDraw(
+            **{key: _plain(values[i]) for key, values in columns.items()},
+            multipath_delays_samples=paths[i][0],
+            multipath_gains_db=paths[i][1],
+        )
+        for i in range(count)
+    ]
+
+
+def _multipath(rng: np.random.Generator) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """One stream's "multipath" profile: (delays in samples, powers in dB), the first path at 0 / 0 dB."""
+    low, high = RANGES["multipath_paths"]
+    later = int(rng.integers(int(low), int(high) + 1)) - 1
+    delays = np.sort(_uniform(rng, "multipath_delay_samples", later))
+    gains = _uniform(rng, "multipath_path_power_db", later)
+    return (0.0, *map(float, delays)), (0.0, *map(float, gains))
 
 
 def _plain(value):
@@ -188,6 +240,18 @@ def receiver_impairments(windows: np.ndarray, draws: list[StreamDraw], counts: l
     return (mu * windows + nu * np.conj(windows) + dc).astype(np.complex64)
 
 
+def receiver_filter(windows: np.ndarray, draws: list[StreamDraw], counts: list[int]) -> np.ndarray:
+    """The receiver's channel filter on the streams that drew one: windows [N, L + 2 margin] (cut with
+    ``RECEIVER_FILTER_TAPS // 2`` samples of margin each side, so no window sees a filter edge) -> [N, L]."""
+    margin = RECEIVER_FILTER_TAPS // 2
+    bandwidths = np.repeat([d.receiver_filter_bandwidth for d in draws], counts)
+    out = windows[:, margin : windows.shape[1] - margin].copy()
+    for row in np.flatnonzero(bandwidths > 0):
+        taps = lowpass_taps(bandwidths[row], RECEIVER_FILTER_TAPS)
+        out[row] = np.convolve(windows[row], taps / np.sum(taps), mode="valid")  # unit passband gain
+    return out.astype(np.complex64)
+
+
 def lowpass_taps(fraction: float, taps: int = 63) -> np.ndarray:
     """Hamming-windowed sinc low-pass passing ``fraction`` of the sample rate (two-sided), unit power gain."""
     n = np.arange(taps) - (taps - 1) / 2
@@ -214,6 +278,9 @@ def attributes() -> dict:
     attrs["robust_fading_choices"] = [f"{name}:{share}" for name, share in FADING_CHOICES.items()]
     attrs["robust_audio_choices"] = [f"{name}:{share}" for name, share in AUDIO_CHOICES.items()]
     attrs["robust_noise_shapes"] = [f"{name}:{share}" for name, share in NOISE_SHAPES.items()]
+    attrs["robust_pulse_choices"] = [f"{name}:{share}" for name, share in PULSE_CHOICES.items()]
+    attrs["robust_receiver_filter_share"] = RECEIVER_FILTER_SHARE
+    attrs["robust_receiver_filter_taps"] = RECEIVER_FILTER_TAPS
     for name, (delays, gains) in DELAY_PROFILES.items():
         attrs[f"robust_{name}_delays_ns"] = list(delays)
         attrs[f"robust_{name}_gains_db"] = list(gains)
