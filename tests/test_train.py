@@ -105,6 +105,22 @@ def test_loss_falls_and_the_model_file_carries_provenance(data_file, tmp_path):
     assert best_val[1] == pytest.approx(prov["val_accuracy"])  # the file holds the best epoch's weights
 
 
+def test_init_starts_from_a_model_files_weights_and_refuses_another_network(data_file, tmp_path):
+    first = tmp_path / "first.pt"
+    argv = ("--data", data_file, "--arch", "v1", "--epochs", 1, *FAST, "--no-calibrate")
+    assert train_cli(*argv, "--out", first, "--epochs", 3) == 0
+    tuned, fresh = tmp_path / "tuned.pt", tmp_path / "fresh.pt"
+    assert train_cli(*argv, "--out", tuned, "--init", first) == 0
+    assert train_cli(*argv, "--out", fresh) == 0
+    loss = {name: read_log(tmp_path / f"{name}.log.jsonl")[0]["train_loss"] for name in ("tuned", "fresh")}
+    for exit_index in range(2):  # the first epoch starts where the first run ended, not from scratch
+        assert loss["tuned"][exit_index] < 0.5 * loss["fresh"][exit_index]
+    assert load_model(tuned).provenance["config"]["init"] == str(first.resolve())
+    assert load_model(fresh).provenance["config"]["init"] is None
+    with pytest.raises(ValueError, match="differ from this run's"):
+        train_cli(*argv, "--out", tmp_path / "v3.pt", "--arch", "v3", "--init", first)
+
+
 def val_split(data_file):
     config = train.TrainConfig(data=str(data_file), exits=["conv2"], arch="v1", classes=None, snrs=None)
     return train.load_train_val(config)[1]

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 import torch.distributed as dist
+from gnuradio.eeamc.model_file import load_model
 from gnuradio.eeamc.networks import EarlyExitNet, build_network, cpu_state
 from gnuradio.eeamc.windows import normalize
 from torch import nn
@@ -115,6 +116,19 @@ def steps_per_epoch(n: int, batch_size: int, processes: int = 1) -> int:
     return n // batch_size + (1 if n % batch_size >= 2 * processes else 0)
 
 
+def start_from(net: EarlyExitNet, path: str, classes: Sequence[str], config: TrainConfig) -> None:
+    """Load a model file's weights into ``net`` (--init), after checking it is the same network."""
+    model = load_model(path)
+    theirs = (list(model.net.exit_points), list(model.classes), model.net.input_length)
+    ours = (list(config.exits), list(classes), config.length)
+    if theirs != ours:
+        raise ValueError(
+            f"--init {path}: exits, classes and window length {theirs} differ from this run's {ours}; "
+            "start from a model of the same --arch trained on the same classes, or leave --init out"
+        )
+    net.load_state_dict(model.net.state_dict())
+
+
 # ------------------------------------------------------------------------------------------- the loop
 
 
@@ -131,15 +145,16 @@ def fit(
     """Train with early stopping and per-epoch checkpoints; return the network with the best weights.
     ``config.batch_size`` is the global batch, shared among ``world``'s processes."""
     generator = seed_everything(config.seed)
-    net = build_network(config.exits, num_classes=len(train_set.classes), input_length=config.length).to(
-        device
-    )
+    net = build_network(config.exits, num_classes=len(train_set.classes), input_length=config.length)
+    if config.init:
+        start_from(net, config.init, train_set.classes, config)
+    net = net.to(device)
     optimizer = torch.optim.Adam(trainable_parameters(net), lr=config.lr, weight_decay=config.weight_decay)
     steps = steps_per_epoch(len(train_set), config.batch_size, world.size)
     scheduler = make_scheduler(config.lr_schedule, optimizer, config.lr, config.epochs * steps)
     state = TrainState()
     # Checkpoints made before --split-by existed split as "auto" does now (RML22's files by window).
-    missing = {"split_by": resolve_split_by(train_set, "auto")}
+    missing = {"split_by": resolve_split_by(train_set, "auto"), "init": None}
     payload = checkpoint_to_resume(paths, asdict(config), missing, resume, restart, world)
     if payload is not None:
         state = restore_checkpoint(payload, net, optimizer, scheduler, generator, device)

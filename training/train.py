@@ -160,6 +160,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--seed", type=int, default=25, help="seed of the split, initial weights, batches, dropout"
     )
+    model.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="start from this model file's weights instead of random ones (fine-tuning); its exits, "
+        "classes and window length must be the run's",
+    )
 
     run_group = parser.add_argument_group("running")
     run_group.add_argument(
@@ -221,6 +227,7 @@ class TrainConfig:
     test_fraction: float = 0.1
     val_fraction: float = 0.1
     split_by: str = "auto"  # as asked; the run stores what it resolved to (window or stream)
+    init: str | None = None  # a model file whose weights the run starts from (fine-tuning)
 
 
 @dataclass
@@ -376,6 +383,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         test_fraction=args.test_fraction,
         val_fraction=args.val_fraction,
         split_by=args.split_by,
+        init=str(Path(args.init).resolve()) if args.init else None,
     )
 
 
