@@ -109,10 +109,19 @@ def machine_info(device: torch.device) -> dict[str, Any]:
         "numpy": np.__version__,
         "device": str(device),
         "eeamc_module": str(Path(eeamc.__file__).parent),
+        "eeamc_reports": reporting_path(),
     }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
+
+
+def reporting_path() -> str:
+    """Where the measured blocks build their tags and window messages: C++ (eeamc_native) or Python."""
+    choice = getattr(importlib.import_module("gnuradio.eeamc.reports"), "native_choice", None)
+    if choice is None:
+        return "in Python (a gnuradio.eeamc without eeamc_native support)"
+    return choice()[1].removeprefix("reports: tags and messages built ")
 
 
 #: CPU flags that decide how fast fp32 and int8 run (as /proc/cpuinfo names them).
@@ -698,6 +707,8 @@ PROFILE_ROWS = (
     ("    engine.classify", "engine.py", "classify"),
     ("  upstream tags (UpstreamTags.read)", "running.py", "read"),
     ("  _report", "classifier.py", "_report"),
+    ("    _report_in_cpp: eeamc_native call", "classifier.py", "_report_in_cpp"),
+    ("      window_columns: rx metadata", "running.py", "window_columns"),
     ("    _tag_values: tag dicts", "classifier.py", "_tag_values"),
     ("    _message: window message dicts", "classifier.py", "_message"),
     ("    _batch: batch message", "classifier.py", "_batch"),

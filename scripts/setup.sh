@@ -6,7 +6,8 @@
 #   1. system packages (GNU Radio, CMake, a C++ compiler for CMake's checks, venv, espeak-ng), via apt
 #   2. .venv: a virtual environment over /usr/bin/python3 that sees the system's GNU Radio
 #   3. pip packages from requirements.txt, re-run only when that file changes
-#   4. the CMake build in build/, installed into the venv (prefix = .venv)
+#   4. the CMake build in build/, installed into the venv (prefix = .venv): the Python package and
+#      eeamc_native, the C++ extension that builds the blocks' tags and messages (pybind11)
 #   5. the checkout's training package on the venv's path (a .pth file), so that scripts, benchmarks
 #      and examples import `training` and the installed `gnuradio.eeamc` with no path code of their own
 # Environment: EEAMC_VENV (default .venv) and EEAMC_BUILD (default build) move those folders.
@@ -18,6 +19,9 @@ BUILD="${EEAMC_BUILD:-$ROOT/build}"
 # The Python GNU Radio's Debian/Ubuntu packages are built for; the venv must use the same one.
 SYSTEM_PYTHON=/usr/bin/python3
 SYSTEM_PACKAGES=(gnuradio gnuradio-dev cmake make g++ pkg-config python3-venv python3-dev espeak-ng)
+# eeamc_native (native/) is built with the pybind11 GNU Radio's own bindings were built with, so that
+# PMTs and blocks pass between them; gnuradio-dev pulls it in on Debian 12, but not everywhere: named.
+SYSTEM_PACKAGES+=(pybind11-dev)
 # For the examples and GRC: the RTL-SDR sources (gr-osmosdr; SoapySDR's RTL-SDR module for GNU Radio's
 # own Soapy source), the GTK 3 typelib and cairo bindings GRC's window needs (not pulled in with
 # --no-install-recommends: without gir1.2-gtk-3.0 GRC stops with "Namespace Gtk not available"), and
@@ -169,6 +173,18 @@ build_and_install() {
     quietly "$BUILD/setup-make.log" cmake --build "$BUILD" --target install -- -j"$(nproc)"
 }
 
+# eeamc_native built but not importable (an ABI mismatch) would leave the blocks on the slower Python
+# reporting path unnoticed: that stops the set-up; not built at all (no pybind11) is only said.
+check_native() {
+    if [ -z "$(find "$BUILD/test_modules" -maxdepth 1 -name 'eeamc_native*.so' 2>/dev/null)" ]; then
+        say "eeamc_native: not built (see $BUILD/setup-cmake.log); the blocks report in Python"
+        return
+    fi
+    "$VENV/bin/python" -c "import eeamc_native" ||
+        die "eeamc_native was built but does not import with $VENV/bin/python (see the error above)"
+    say "eeamc_native: the blocks build their tags and messages in C++"
+}
+
 # GRC must start from the venv (so that flowgraphs see gnuradio.eeamc) and load the examples; tried
 # once under Xvfb, again only when the installed packages or the examples change.
 check_grc() {
@@ -205,6 +221,7 @@ main() {
     link_training
     "$VENV/bin/python" -c "from gnuradio import eeamc" ||
         die "the installed module does not import with $VENV/bin/python (see the error above)"
+    check_native
     check_grc
     say "ready: $VENV/bin/python has gnuradio.eeamc"
 }

@@ -23,7 +23,10 @@ classifier (the classifier then feeds a null sink, and its tags travel as messag
 What costs time besides the network is kept off the per-window path: the windows ``report`` selects are
 chosen with numpy, and only those get a tag (a dict built on a prebuilt one per class and exit) and, with
 ``message_mode="window"``, a message; ``message_mode="batch"`` publishes one message of vectors per
-``work()`` call instead (``reports.BatchBuilder``). ``classify_every`` and ``on_overload`` decide which
+``work()`` call instead (``reports.BatchBuilder``). Where the ``eeamc_native`` extension is built, tags
+and window messages are made and sent in C++, one call per ``work()`` call (``reports.NativeReports``:
+the same PMTs at a fraction of the cost, docs/native.md); else, or with ``EEAMC_NATIVE=0``, in Python
+(the block logs which, once). ``classify_every`` and ``on_overload`` decide which
 windows go through the network at all (``running.WindowSelection``); ``average`` reports decisions over
 several windows (``running.Reporting``).
 """
@@ -39,7 +42,14 @@ from gnuradio import gr
 from .contract import rates_match
 from .engine import DEFAULT_MAX_BATCH, requested_thresholds
 from .model_file import load_model
-from .reports import UNCLASSIFIABLE, BatchBuilder, check_message_mode, check_report
+from .reports import (
+    UNCLASSIFIABLE,
+    BatchBuilder,
+    NativeReports,
+    check_message_mode,
+    check_report,
+    native_module,
+)
 from .running import (
     METADATA_KEYS,
     Reporting,
@@ -152,6 +162,7 @@ class classifier(gr.sync_block):
         self.message_port_register_out(PORT)
 
         self._build_tag_values()
+        self._native = self._native_reports()
         self._batches = BatchBuilder(self.classes)
         self._publishing = True  # whether the message port has subscribers; checked every work() call
         self._tags = UpstreamTags(self._log)
@@ -179,6 +190,20 @@ class classifier(gr.sync_block):
         )
         unclassifiable = pmt.dict_add(unclassifiable, _KEYS["entropy"], pmt.from_double(float("nan")))
         self._unclassifiable_tag = pmt.dict_add(unclassifiable, _KEYS["confidence"], pmt.from_double(0.0))
+
+    def _native_reports(self) -> NativeReports | None:
+        """The C++ reporter over this block's tag dicts, where the extension is there (logged either way)."""
+        module = native_module(self._log)
+        if module is None:
+            return None
+        return NativeReports(
+            module, self, PORT, TAG_KEY, self._tag_bases, self._unclassifiable_tag, None, self._log
+        )
+
+    @property
+    def reports_in_cpp(self) -> bool:
+        """Whether this block builds its tags and window messages in C++ (``eeamc_native``)."""
+        return self._native is not None
 
     def start(self) -> bool:
         """A new run (GNU Radio calls this on every tb.start() / run()): its item counters start from 0
@@ -305,16 +330,34 @@ class classifier(gr.sync_block):
             return
         indices = indices[picked]
         offsets = indices * self.window_length
+        # Messages nobody receives (port not connected) are not built: a third of the reporting cost.
+        self._publishing = pmt.length(self.message_subscribers(PORT)) > 0
+        window_messages = self._publishing and self.message_mode == "window"
+        if self._native is not None and not self._report_in_cpp(
+            offsets, indices, results, picked, window_messages
+        ):
+            self._native = None  # it failed (logged) before sending anything: Python from here on
+        if self._native is None:
+            self._report_in_python(offsets, indices, results, picked, window_messages)
+        if self._publishing and self.message_mode == "batch":
+            self.message_port_pub(PORT, self._batch(offsets, indices, results, picked))
+
+    def _report_in_cpp(
+        self, offsets: np.ndarray, indices: np.ndarray, results: Results, picked: np.ndarray, messages: bool
+    ) -> bool:
+        """``_report_in_python`` in one eeamc_native call; False if it failed."""
+        columns = self._tags.window_columns(offsets, self._rates(offsets)) if messages else []
+        return self._native.report(offsets, indices, results.rows(picked), columns, True, messages)
+
+    def _report_in_python(
+        self, offsets: np.ndarray, indices: np.ndarray, results: Results, picked: np.ndarray, messages: bool
+    ) -> None:
+        """Tag the picked windows, and with ``messages`` publish each one's message, built in Python."""
         summaries = self._tag_values(results, picked)
         add_item_tag = self.add_item_tag
         for offset, summary in zip(offsets.tolist(), summaries):
             add_item_tag(0, offset, TAG_KEY, summary)
-        # Messages nobody receives (port not connected) are not built: a third of the reporting cost.
-        self._publishing = pmt.length(self.message_subscribers(PORT)) > 0
-        if not self._publishing:
-            return
-        if self.message_mode == "batch":
-            self.message_port_pub(PORT, self._batch(offsets, indices, results, picked))
+        if not messages:
             return
         for offset, index, summary, probabilities in zip(
             offsets.tolist(), indices.tolist(), summaries, results.probabilities[picked].tolist()

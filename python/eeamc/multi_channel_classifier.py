@@ -14,8 +14,10 @@ Messages on ``classification``: the classifier's dict (``reports.py``) plus ``ch
 with an upstream ``rx_freq`` tag also ``freq`` (absolute Hz) and the tag itself, and with an ``rx_time``
 tag the window's own time (the tag's plus the input samples since it / ``samp_rate``, UHD's tuple form).
 With ``message_mode="batch"`` one message per ``work()`` call holds every channel's reported windows, the
-channel keys as per-window columns (``reports.BATCH_COLUMNS``). ``classify_every``, ``on_overload`` and
-``average`` act per channel's stream of windows, as the classifier's do on its one stream.
+channel keys as per-window columns (``reports.BATCH_COLUMNS``). Window messages are built and sent in
+C++ where the ``eeamc_native`` extension is there (one call per ``work()`` call, the same PMTs), as the
+classifier's are. ``classify_every``, ``on_overload`` and ``average`` act per channel's stream of
+windows, as the classifier's do on its one stream.
 
 Every run starts afresh (``start()``): the channeliser, each channel's samples, the finder (channels are
 found again, ids from 0), window counts and offsets (GNU Radio's item counters restart from 0 too).
@@ -39,11 +41,15 @@ from .channels import Channel, ChannelPath, OverlapSaveBank, SignalFinder, chann
 from .engine import DEFAULT_MAX_BATCH, requested_thresholds
 from .model_file import load_model
 from .reports import (
+    UNCLASSIFIABLE,
     BatchBuilder,
     MessageBuilder,
+    NativeReports,
     check_message_mode,
     check_report,
     f64_column,
+    message_key,
+    native_module,
     s32_column,
 )
 from .running import (
@@ -194,9 +200,25 @@ class multi_channel_classifier(gr.sync_block):
         self.start()
         self.set_threshold(threshold)
         self.message_port_register_out(PORT)
+        self._native = self._native_reports()
         self.message_port_register_in(CHANNELS_PORT)
         self.set_msg_handler(CHANNELS_PORT, self._on_channels)
         self.message_port_register_out(CHANNELS_PORT)
+
+    def _native_reports(self) -> NativeReports | None:
+        """The C++ reporter of window messages in ``MessageBuilder``'s key order, where the extension is
+        there (logged either way). Tags: none, the block has no output stream."""
+        module = native_module(self._log)
+        if module is None:
+            return None
+        bases, unclassifiable = self._messages.native_summaries()
+        flag = message_key("unclassifiable")
+        return NativeReports(module, self, PORT, pmt.PMT_NIL, bases, unclassifiable, flag, self._log)
+
+    @property
+    def reports_in_cpp(self) -> bool:
+        """Whether this block builds its window messages in C++ (``eeamc_native``)."""
+        return self._native is not None
 
     def start(self) -> bool:
         """A new run (GNU Radio calls this on every tb.start() / run(), and its item counters restart from
@@ -460,9 +482,30 @@ class multi_channel_classifier(gr.sync_block):
         if self.message_mode == "batch":
             self.message_port_pub(PORT, self._batch(reported))
             return
+        if self._native is not None and not self._publish_in_cpp(reported):
+            self._native = None  # it failed (logged) before sending anything: Python from here on
+        if self._native is None:
+            self._publish_in_python(reported)
+
+    def _publish_in_python(self, reported: list[_Reported]) -> None:
         for fields, own, offsets, indices in reported:
             for row, (offset, index) in enumerate(zip(offsets.tolist(), indices.tolist())):
                 self.message_port_pub(PORT, self._message(own, row, offset, index, fields))
+
+    def _publish_in_cpp(self, reported: list[_Reported]) -> bool:
+        """``_publish_in_python`` in one eeamc_native call (False if it failed): the same keys in the same
+        order, each a column over every reported window of this call."""
+        offsets, indices, results, channel = self._joined(reported)
+        # MessageBuilder's rule: a window not classified is unclassifiable, with zero probabilities.
+        unclassified = ~results.classified
+        results.label[unclassified] = UNCLASSIFIABLE
+        results.probabilities[unclassified] = 0.0
+        columns = [("long", message_key("channel"), channel.pop("channels").astype(np.int64))]
+        columns += [("double", message_key(_CHANNEL_COLUMNS[key]), values) for key, values in channel.items()]
+        columns += self._tags.window_columns(offsets, self.samp_rate)
+        frequencies = self._tags.numbers("rx_freq", offsets)  # NaN (no freq key) where no rx_freq tag
+        columns.append(("optional_double", message_key("freq"), frequencies + channel["freq_offsets"]))
+        return self._native.report(offsets, indices, results, columns, False, True)
 
     def _classify(self, windows: np.ndarray) -> Results:
         """Every window's result (unclassifiable where its input, the engine or its output failed)."""
@@ -498,8 +541,10 @@ class multi_channel_classifier(gr.sync_block):
             fields,
         )
 
-    def _batch(self, reported: list[_Reported]) -> pmt.pmt_base:
-        """One message with every channel's reported windows of this call (``reports.BatchBuilder``)."""
+    @staticmethod
+    def _joined(reported: list[_Reported]) -> tuple[np.ndarray, np.ndarray, Results, dict[str, np.ndarray]]:
+        """Every reported window of this call in order: offsets, indices, results, and the channel keys
+        as columns of numbers (``_CHANNEL_COLUMNS``)."""
         offsets = np.concatenate([part.offsets for part in reported])
         indices = np.concatenate([part.indices for part in reported])
         results = Results.joined([part.results for part in reported])
@@ -508,6 +553,11 @@ class multi_channel_classifier(gr.sync_block):
             key: np.repeat([pmt.to_double(part.fields[name]) for part in reported], per_part)
             for key, name in _CHANNEL_COLUMNS.items()
         }
+        return offsets, indices, results, columns
+
+    def _batch(self, reported: list[_Reported]) -> pmt.pmt_base:
+        """One message with every channel's reported windows of this call (``reports.BatchBuilder``)."""
+        offsets, indices, results, columns = self._joined(reported)
         shared, tag_columns = self._tags.columns(offsets, self.samp_rate)
         frequencies = self._tags.numbers("rx_freq", offsets)
         if not np.isnan(frequencies).all():

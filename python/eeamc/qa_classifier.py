@@ -780,6 +780,20 @@ class qa_classifier(gr_unittest.TestCase):
         plain, _, _ = self.run_graph(noise(8), threshold=1e-9)
         self.assertIsNone(plain.engine.adaptive)
 
+    def test_reports_are_built_in_cpp_where_eeamc_native_was_built(self):
+        """ctest runs against the build tree, which holds the build's eeamc_native where CMake made one:
+        the block must then use it (tests/test_native_reporting.py holds its reports to the Python ones),
+        so that a build that does not import fails here instead of passing on the slower path."""
+        if reports.native_built() is None:
+            self.skipTest("eeamc_native is not built (no pybind11-dev when CMake ran)")
+        if os.environ.get(reports.NATIVE_ENV) == "0":
+            self.skipTest(f"{reports.NATIVE_ENV}=0 asks for the Python path")
+        block, sink, messages = self.run_graph(noise(12))
+        self.assertTrue(block.reports_in_cpp)
+        self.assertGreaterEqual(block._native.calls, 1)
+        self.assertEqual([tag.offset for tag in tags_named(sink, "amc")], [i * L for i in range(12)])
+        self.assertEqual([message["offset"] for message in messages], [i * L for i in range(12)])
+
     def test_construction_errors_are_clear(self):
         with self.assertRaisesRegex(eeamc.ModelFileError, "no such file"):
             eeamc.classifier(model=os.path.join(self.tmp.name, "missing.pt"))

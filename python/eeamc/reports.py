@@ -20,13 +20,21 @@ unrolls a batch into exactly the records the same windows' own messages give.
 
 ``to_json`` / ``records`` turn any such message (or a batch of them) into plain JSON types, the one
 conversion the listener, the JSON lines sink and the SigMF annotations use.
+
+``native_module`` / ``NativeReports``: the same tags and window messages built and sent in C++ (the
+``eeamc_native`` extension, native/reporting.cc), one call per ``work()`` call, where it was built and
+imports; the blocks fall back to building them in Python otherwise, or with ``EEAMC_NATIVE=0``.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -97,6 +105,16 @@ class MessageBuilder:
         self._exits = [pmt.from_long(index) for index in range(num_exits)]
         self._zero_probabilities = [0.0] * len(classes)
 
+    def native_summaries(self) -> tuple[list[list[pmt.pmt_base]], pmt.pmt_base]:
+        """What ``NativeReports`` starts each window's message from in this builder's key order: a dict
+        of label, class and exit per (class, exit) (entropy, confidence and ``unclassifiable`` F follow),
+        and the whole head of an unclassifiable window's message."""
+        bases = [
+            [self._head((("label", name), ("class", label), ("exit", exit))) for exit in self._exits]
+            for name, label in zip(self._labels, self._classes)
+        ]
+        return bases, self._head(self._unclassifiable_fields())
+
     def message(
         self,
         label: int,
@@ -121,7 +139,11 @@ class MessageBuilder:
 
     def unclassifiable(self, offset: int, window: int, extra: dict[str, pmt.pmt_base]) -> pmt.pmt_base:
         """The message of a window that could not be classified (NaN/Inf or all zeros, engine failure)."""
-        fields = (
+        return self._finish(self._unclassifiable_fields(), self._zero_probabilities, offset, window, extra)
+
+    @staticmethod
+    def _unclassifiable_fields() -> tuple[tuple[str, pmt.pmt_base], ...]:
+        return (
             ("label", pmt.intern("unclassifiable")),
             ("class", pmt.from_long(UNCLASSIFIABLE)),
             ("exit", pmt.from_long(-1)),
@@ -129,12 +151,16 @@ class MessageBuilder:
             ("confidence", pmt.from_double(0.0)),
             ("unclassifiable", pmt.PMT_T),
         )
-        return self._finish(fields, self._zero_probabilities, offset, window, extra)
 
-    def _finish(self, fields, probabilities, offset, window, extra) -> pmt.pmt_base:
+    @staticmethod
+    def _head(fields: Sequence[tuple[str, pmt.pmt_base]]) -> pmt.pmt_base:
         message = pmt.make_dict()
         for name, value in fields:
             message = pmt.dict_add(message, message_key(name), value)
+        return message
+
+    def _finish(self, fields, probabilities, offset, window, extra) -> pmt.pmt_base:
+        message = self._head(fields)
         message = pmt.dict_add(message, message_key("offset"), pmt.from_uint64(int(offset)))
         message = pmt.dict_add(
             message, message_key("probabilities"), pmt.init_f32vector(len(probabilities), list(probabilities))
@@ -226,6 +252,152 @@ def f64_column(values: np.ndarray) -> pmt.pmt_base:
 
 def s32_column(values: np.ndarray) -> pmt.pmt_base:
     return pmt.init_s32vector(len(values), np.asarray(values, np.int32).tolist())
+
+
+# ---- the same reports built in C++ (eeamc_native) --------------------------------------------------------
+
+#: The environment variable that picks the reporting path: unset = C++ where it imports, else Python;
+#: 0 = Python; 1 = C++ or an error saying why it cannot be had.
+NATIVE_ENV = "EEAMC_NATIVE"
+#: The extension's interface these blocks are written for (API_VERSION in native/reporting.cc).
+NATIVE_API_VERSION = 1
+#: The extension's module name (installed top-level next to the gnuradio package).
+NATIVE_MODULE = "eeamc_native"
+_REBUILD = "rerun scripts/setup.sh (or cmake + make install) to rebuild it"
+
+#: ``log(level, text)``: level is a GNU Radio logger method name ("info", "warn", "error").
+Log = Callable[[str, str], None]
+
+
+@functools.cache
+def _import_native() -> tuple[ModuleType | None, str, str]:
+    """The extension (or None), a phrase saying where it came from or why it is not used, and the level
+    at which a block logs that (a missing build is normal; one that does not import is a problem)."""
+    try:
+        module = importlib.import_module(NATIVE_MODULE)
+    except ModuleNotFoundError as error:
+        if error.name != NATIVE_MODULE:
+            raise
+        return None, f"{NATIVE_MODULE} is not built (CMake found no pybind11 or GNU Radio dev files)", "info"
+    except Exception as error:  # noqa: BLE001 - an ABI mismatch shows as ImportError, or as anything
+        return None, f"{NATIVE_MODULE} does not import ({type(error).__name__}: {error}); {_REBUILD}", "warn"
+    version = getattr(module, "API_VERSION", None)
+    if version != NATIVE_API_VERSION:
+        return (
+            None,
+            f"{NATIVE_MODULE} at {module.__file__} has interface {version}, these blocks need "
+            f"{NATIVE_API_VERSION}: {_REBUILD}",
+            "warn",
+        )
+    return module, f"{NATIVE_MODULE} from {module.__file__}", "info"
+
+
+def native_built() -> str | None:
+    """Where an ``eeamc_native`` is on this Python's path (without importing it), or None: tests use
+    this to require the C++ path wherever a build put one."""
+    spec = importlib.util.find_spec(NATIVE_MODULE)
+    return None if spec is None else spec.origin
+
+
+def native_choice() -> tuple[ModuleType | None, str, str]:
+    """Where the blocks build their reports, by ``EEAMC_NATIVE`` and what was built: the extension (or
+    None for Python), a line saying which and why, and the level to log it at.
+
+    Raises ValueError for an ``EEAMC_NATIVE`` other than unset, 0 or 1, and for 1 where the extension
+    cannot be used (naming why)."""
+    setting = os.environ.get(NATIVE_ENV, "")
+    if setting not in ("", "0", "1"):
+        raise ValueError(
+            f"{NATIVE_ENV}={setting!r}: use 0 (reports built in Python), 1 (in C++, or fail) or leave it "
+            "unset (C++ where it imports)"
+        )
+    if setting == "0":
+        return None, f"reports: tags and messages built in Python ({NATIVE_ENV}=0)", "info"
+    module, source, level = _import_native()
+    if module is None:
+        if setting == "1":
+            raise ValueError(f"{NATIVE_ENV}=1 asks for reports built in C++, but {source}")
+        return None, f"reports: tags and messages built in Python: {source}", level
+    return module, f"reports: tags and messages built in C++ ({source})", "info"
+
+
+def native_module(log: Log) -> ModuleType | None:
+    """``native_choice``'s extension (None: Python), logged (a block calls this once, when it is made)."""
+    module, line, level = native_choice()
+    log(level, line)
+    return module
+
+
+class NativeReports:
+    """A block's C++ reporter (``eeamc_native.Reporter``): one ``report`` call per work() call tags and
+    publishes its reported windows, with the PMT dicts the Python path builds.
+
+    ``bases[label][exit]``: the dict each window of that class and exit starts from; ``unclassifiable``:
+    the whole head of an unclassifiable window's; ``flag_key``: None where the bases already hold
+    ``unclassifiable`` (the classifier's tags), else its key, added as False after entropy and confidence
+    (``MessageBuilder``'s order)."""
+
+    def __init__(
+        self,
+        module: ModuleType,
+        block: Any,
+        port: pmt.pmt_base,
+        tag_key: pmt.pmt_base,
+        bases: list[list[pmt.pmt_base]],
+        unclassifiable: pmt.pmt_base,
+        flag_key: pmt.pmt_base | None,
+        log: Log,
+    ) -> None:
+        self._reporter = module.Reporter(
+            block.to_basic_block(),
+            port,
+            tag_key,
+            bases,
+            unclassifiable,
+            pmt.PMT_NIL if flag_key is None else flag_key,
+        )
+        self._log = log
+
+    @property
+    def calls(self) -> int:
+        """report() calls that tagged or published (the tests check that the C++ path ran)."""
+        return self._reporter.calls
+
+    def report(
+        self,
+        offsets: np.ndarray,
+        windows: np.ndarray,
+        results: Any,
+        columns: list[tuple],
+        tag: bool,
+        publish: bool,
+    ) -> bool:
+        """Tag (``tag``) and publish (``publish``) these windows; ``results`` holds their rows (label -1:
+        unclassifiable), ``columns`` their metadata keys in message order (``UpstreamTags.window_columns``).
+
+        False when the extension failed (logged once, with nothing tagged or sent: it checks everything
+        first): the caller then reports these windows in Python, as it should every later call."""
+        try:
+            self._reporter.report(
+                np.ascontiguousarray(offsets, dtype=np.uint64),
+                np.ascontiguousarray(windows, dtype=np.uint64),
+                np.ascontiguousarray(results.label, dtype=np.int64),
+                np.ascontiguousarray(results.exit, dtype=np.int64),
+                np.ascontiguousarray(results.entropy, dtype=np.float32),
+                np.ascontiguousarray(results.confidence, dtype=np.float32),
+                np.ascontiguousarray(results.probabilities, dtype=np.float32),
+                columns,
+                tag,
+                publish,
+            )
+        except Exception as error:  # noqa: BLE001 - a running flowgraph must survive a bad call
+            self._log(
+                "error",
+                f"{NATIVE_MODULE} failed ({type(error).__name__}: {error}): reports are built in Python from "
+                "now on (logged once)",
+            )
+            return False
+        return True
 
 
 # ---- plain JSON types (the listener, the JSON lines sink and the SigMF writer share these) ----------------

@@ -42,7 +42,7 @@ from gnuradio import gr
 from .decisions import DecisionAverager
 from .engine import EarlyExitEngine, classify_in_batches
 from .quantization import PRECISIONS, resolve_precision
-from .reports import f64_column, report_mask, u64_column
+from .reports import Log, f64_column, report_mask, u64_column
 from .windows import normalize, valid_windows
 
 #: Upstream tags whose value at a window's first sample its message carries (USRP / RTL-SDR sources).
@@ -63,8 +63,6 @@ MAX_OVERLOAD_STRIDE = 64
 #: Skipped windows are logged at most this often (s).
 SKIP_LOG_INTERVAL_S = 5.0
 
-#: ``log(level, text)``: level is a GNU Radio logger method name ("warn", "error", "info").
-Log = Callable[[str, str], None]
 T = TypeVar("T")
 
 
@@ -186,6 +184,26 @@ class UpstreamTags:
             columns.update(self._time_columns(offsets, rate))
         return shared, columns
 
+    def window_columns(self, offsets: np.ndarray, rate: float | np.ndarray) -> list[tuple]:
+        """``fields`` of many windows, as ``reports.NativeReports`` takes them: a metadata column
+        (kind, key, values...) per key, in ``fields``' order.
+
+        rx_freq: each window's latest tag value itself (picked by index, -1 none); rx_time: UHD's tuple
+        worked out with numpy as ``columns`` does (bit for bit ``time_after``'s), or, for stamps of
+        another form (rare), each window's own ``fields`` value. ``rate``: one, or each window's."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        columns: list[tuple] = []
+        if self._history["rx_freq"]:
+            which, values = self._latest_each("rx_freq", offsets)
+            columns.append(("pick", self._keys["rx_freq"], which, values))
+        if self._history["rx_time"]:
+            times = self._time_arrays(offsets, rate)
+            if times is None:
+                columns.append(("each", self._keys["rx_time"], self._each("rx_time", offsets, rate)))
+            else:
+                columns.append(("uhd_time", self._keys["rx_time"], *times))
+        return columns
+
     def numbers(self, name: str, offsets: np.ndarray) -> np.ndarray:
         """The value of the latest ``name`` tag at or before each offset, as a number (NaN where there is
         no such tag, or its value is no number)."""
@@ -214,22 +232,31 @@ class UpstreamTags:
         return vector
 
     def _time_columns(self, offsets: np.ndarray, rate: float | np.ndarray) -> dict[str, pmt.pmt_base]:
+        times = self._time_arrays(offsets, rate)
+        if times is None:
+            return {"rx_times": self._each("rx_time", offsets, rate)}
+        seconds, fractions = times
+        return {"rx_time_seconds": u64_column(seconds), "rx_time_fractions": f64_column(fractions)}
+
+    def _time_arrays(
+        self, offsets: np.ndarray, rate: float | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Each window's rx_time as UHD's (whole seconds: uint64, 0 where no tag came before; fraction:
+        float64, NaN there), as ``time_after`` works it out; None where a stamp is of another form, or
+        before 0 s (``time_after`` then gives the tag's own value: window by window, ``_each``)."""
         which, values = self._latest_each("rx_time", offsets)
         parts = [uhd_time(value) for value in values]
         if any(parts[index] is None for index in which[which >= 0]):
-            return {"rx_times": self._each("rx_time", offsets, rate)}
+            return None
         wholes = np.array([part[0] if part else 0 for part in parts] + [0], dtype=np.int64)
         fractions = np.array([part[1] if part else 0.0 for part in parts] + [math.nan])
         starts = np.array([entry[0] for entry in self._history["rx_time"]] + [0], dtype=np.int64)
         total = fractions[which] + (offsets - starts[which]) / rate  # as time_after: fraction + seconds
         carry = np.floor(total)
         seconds = wholes[which] + np.nan_to_num(carry).astype(np.int64)
-        if (seconds[which >= 0] < 0).any():  # before 0 s: time_after gives the tag's own value
-            return {"rx_times": self._each("rx_time", offsets, rate)}
-        return {
-            "rx_time_seconds": u64_column(np.where(which >= 0, seconds, 0)),
-            "rx_time_fractions": f64_column(total - carry),  # NaN where no tag came before
-        }
+        if (seconds[which >= 0] < 0).any():
+            return None
+        return np.where(which >= 0, seconds, 0).astype(np.uint64), total - carry
 
 
 def uhd_time(value: pmt.pmt_base) -> tuple[int, float] | None:
