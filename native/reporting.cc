@@ -13,9 +13,10 @@
 //
 // It is built against the same pybind11 (Debian's pybind11-dev) as GNU Radio's own bindings, so pmt_t
 // and basic_block_sptr pass between the modules. Where it is missing or does not import, the blocks
-// report in Python (python/eeamc/reports.py: native_module, NativeReports).
+// report in Python (python/eeamc/reports.py: native_reports, NativeReports).
 
 #include <gnuradio/block.h>
+#include <gnuradio/block_detail.h>
 #include <gnuradio/block_registry.h>
 #include <gnuradio/tags.h>
 #include <pmt/pmt.h>
@@ -246,7 +247,9 @@ public:
                        bool publish)
     {
         // Everything is checked before the first tag or message, so that an error has no side effect
-        // (the block then reports the same windows in Python).
+        // (the block then reports the same windows in Python): the input, the block's output buffer
+        // (check_taggable) and the subscribers (subscribers()). What could still throw in the loop
+        // below is an allocation failing.
         if (offsets.ndim() != 1) {
             throw std::invalid_argument("offsets must be a 1-D array, one entry per window");
         }
@@ -266,8 +269,8 @@ public:
                                         std::to_string(count) + ")");
         }
         check_classes(in, count);
-        if (tag && !tagged_) {
-            throw std::invalid_argument("this block has no output stream to tag (not a gr::block)");
+        if (tag) {
+            check_taggable();
         }
         std::vector<Column> columns;
         std::vector<Subscriber> subscribers;
@@ -295,7 +298,9 @@ public:
                 if (publish) {
                     pmt::pmt_t message = this->message(summary, in, i, columns);
                     for (const auto& [block, port] : subscribers) {
-                        block->_post(port, message);
+                        // msg_accepter::post, as message_port_pub calls it: a gr::block's queue, while
+                        // a hier_block2 (subscribed by hand: flattening resolves msg_connect's) drops it.
+                        block->post(port, message);
                     }
                 }
             }
@@ -325,17 +330,44 @@ private:
 
     // message_port_pub looks every subscriber up in GNU Radio's registry of all blocks, a PMT dict
     // searched key by key, for every message: several microseconds a message in a process with many
-    // blocks. This looks them up once per call and then posts as message_port_pub does (_post).
+    // blocks. This looks them up once per call and then posts as message_port_pub does (post).
+    // A subscriber whose post would throw (a gr::block without that input port) is refused here, before
+    // the first tag: message_port_pub would throw on it too, and an exception half way through the
+    // windows would leave some reported that the Python path then reports again. block_lookup throws
+    // for a subscriber no longer alive, also before anything is sent.
     std::vector<Subscriber> subscribers() const
     {
         std::vector<Subscriber> found;
         pmt::pmt_t targets = block_->message_subscribers(port_);
         for (; pmt::is_pair(targets); targets = pmt::cdr(targets)) {
             pmt::pmt_t target = pmt::car(targets);  // (block symbol . port)
-            found.emplace_back(global_block_registry.block_lookup(pmt::car(target)),
-                               pmt::cdr(target));
+            gr::basic_block_sptr block = global_block_registry.block_lookup(pmt::car(target));
+            const auto* queued = dynamic_cast<const gr::block*>(block.get());
+            if (queued && queued->get_msg_map().count(pmt::cdr(target)) == 0) {
+                throw std::invalid_argument("subscriber " + pmt::write_string(target) +
+                                            " has no input message port " +
+                                            pmt::write_string(pmt::cdr(target)));
+            }
+            found.emplace_back(std::move(block), pmt::cdr(target));
         }
         return found;
+    }
+
+    // What gr::block::add_item_tag needs and does not check (it dereferences the block's detail and
+    // indexes its outputs): without these a call on a block outside a running flowgraph crashes.
+    void check_taggable() const
+    {
+        if (!tagged_) {
+            throw std::invalid_argument("this block has no output stream to tag (not a gr::block)");
+        }
+        if (!pmt::is_symbol(tag_key_)) {
+            throw std::invalid_argument("the tag key must be a symbol, got " + pmt::write_string(tag_key_));
+        }
+        gr::block_detail_sptr detail = tagged_->detail();
+        if (!detail || detail->noutputs() < 1) {
+            throw std::invalid_argument("the block has no output buffer to tag (it is not part of a "
+                                        "started flowgraph): report(tag=True) belongs in work()");
+        }
     }
 
     bool has_output_port(const pmt::pmt_t& port) const
@@ -468,6 +500,24 @@ private:
     long windows_ = 0;
 };
 
+// GNU Radio's bindings register pmt_t and the blocks in their pybind11 internals. A module built with
+// another pybind11 (another internals ID) has internals of its own where neither is known, so every
+// Reporter would fail to convert its arguments: refused at import instead, saying why, and the blocks
+// report in Python (reports.py logs this).
+void require_gnuradio_types()
+{
+    if (py::detail::get_type_info(typeid(pmt::pmt_base)) &&
+        py::detail::get_type_info(typeid(gr::basic_block))) {
+        return;
+    }
+    throw py::import_error(
+        "eeamc_native (pybind11 " PYBIND11_TOSTRING(PYBIND11_VERSION_MAJOR) "." PYBIND11_TOSTRING(
+            PYBIND11_VERSION_MINOR) "." PYBIND11_TOSTRING(PYBIND11_VERSION_PATCH)
+            ", internals " PYBIND11_INTERNALS_ID ") does not share GNU Radio's pybind11 internals: "
+        "pmt_t and gr::basic_block are unknown to it. Rebuild it against the pybind11 GNU Radio was "
+        "built with (the system's pybind11-dev)");
+}
+
 } // namespace
 
 PYBIND11_MODULE(eeamc_native, module)
@@ -475,8 +525,12 @@ PYBIND11_MODULE(eeamc_native, module)
     // pmt_t and basic_block_sptr are registered by GNU Radio's own binding modules.
     py::module_::import("pmt");
     py::module_::import("gnuradio.gr");
+    require_gnuradio_types();
     module.doc() = "gr-eeamc's per-window tags and messages built and sent in C++ (see reporting.cc)";
     module.attr("API_VERSION") = API_VERSION;
+    // reports.py compares it with a checkout's native/reporting.cc: a module built from older source
+    // (setup.sh not rerun) is not used.
+    module.attr("SOURCE_SHA256") = EEAMC_NATIVE_SOURCE_SHA256;
     py::class_<Reporter>(module, "Reporter")
         .def(py::init<gr::basic_block_sptr,
                       pmt::pmt_t,

@@ -13,6 +13,13 @@ the scheduler cut the stream into work() calls. Where the extension is not built
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
 import numpy as np
 import pmt
 import pytest
@@ -21,6 +28,8 @@ from gnuradio.eeamc import reports
 from gnuradio.eeamc.qa_classifier import L, noise, rx_time, tag, tags_named, write_model
 
 from training.wideband import BAND_RATE, band
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def native_or_skip():
@@ -238,9 +247,9 @@ def test_bad_input_to_the_reporter_is_a_clear_error(native, model_path):
     with pytest.raises(ValueError, match=f"class 99, exit 0 is not one of the model's {classes} classes"):
         reporter.report(*args[:2], np.array([99]), *args[3:], rows, [], True, False)
     with pytest.raises(ValueError, match="metadata column 'offset' would add a key the message already has"):
-        reporter.report(*args, rows, [("shared", pmt.intern("offset"), pmt.PMT_T)], True, True)
+        reporter.report(*args, rows, [("shared", pmt.intern("offset"), pmt.PMT_T)], False, True)
     with pytest.raises(ValueError, match="unknown metadata column kind 'nope'"):
-        reporter.report(*args, rows, [("nope", pmt.intern("x"), pmt.PMT_T)], True, True)
+        reporter.report(*args, rows, [("nope", pmt.intern("x"), pmt.PMT_T)], False, True)
     assert reporter.calls == 0
     with pytest.raises(ValueError, match="no output message port nowhere"):
         native.Reporter(block.to_basic_block(), pmt.intern("nowhere"), key, bases, pmt.PMT_NIL, pmt.PMT_NIL)
@@ -297,3 +306,171 @@ def test_scanner_window_messages_are_the_pythons(monkeypatch, native, options):
     records = [pmt.to_python(message) for message in cpp]
     assert {record["channel"] for record in records} == {0, 1}
     assert any("freq" in record for record in records) and not all("freq" in record for record in records)
+
+
+def test_tagging_outside_a_started_flowgraph_is_a_clear_error(native, model_path):
+    """gr::block::add_item_tag dereferences the block's detail, which a block gets only in a started
+    flowgraph: report(tag=True) on a block outside one crashed the process (segmentation fault)."""
+    block = eeamc.classifier(model=model_path, device="cpu")
+    reporter = native.Reporter(
+        block.to_basic_block(), pmt.intern("classification"), pmt.intern("amc"), block._tag_bases,
+        block._unclassifiable_tag, pmt.PMT_NIL,
+    )  # fmt: skip
+    one = np.zeros(1, dtype=np.uint64)
+    args = (one, one, np.array([0]), np.array([0]), np.zeros(1, np.float32), np.zeros(1, np.float32))
+    rows = np.zeros((1, len(block.classes)), np.float32)
+    with pytest.raises(ValueError, match="no output buffer to tag .* started flowgraph"):
+        reporter.report(*args, rows, [], True, False)
+    assert reporter.calls == 0
+
+
+class HierListener(gr.hier_block2):
+    """A hier block with a message input that a message_debug inside it stores."""
+
+    def __init__(self) -> None:
+        gr.hier_block2.__init__(self, "listener", gr.io_signature(0, 0, 0), gr.io_signature(0, 0, 0))
+        self.message_port_register_hier_in("in")
+        self.debug = blocks.message_debug()
+        self.msg_connect(self, "in", self.debug, "store")
+
+
+def test_a_hier_block_subscribed_by_hand_is_skipped_as_message_port_pub_does(monkeypatch, native, model_path):
+    """message_port_pub posts through msg_accepter::post, which drops a message to a hier_block2 (it has
+    no queue; msg_connect to one is resolved to the block inside when the flowgraph is flattened). The
+    C++ path posted to its queue instead, which threw half way through a call after the first window's
+    tag: the Python fallback then tagged that window again (21 tags for 20 windows)."""
+    port = pmt.intern("classification")
+
+    def subscribe_a_hier_block(block):
+        block.listener = HierListener()  # kept alive: the registry looks subscribers up by name
+        block.message_port_sub(port, pmt.cons(block.listener.alias_pmt(), pmt.intern("in")))
+
+    samples = noise(20, seed=6)
+    cpp = run_classifier(monkeypatch, True, samples, [], prepare=subscribe_a_hier_block, model=model_path)
+    python = run_classifier(monkeypatch, False, samples, [], prepare=subscribe_a_hier_block, model=model_path)
+    assert cpp[0].reports_in_cpp, "the C++ path went on (nothing failed)"
+    assert len(cpp[1]) == 20 and len(cpp[2]) == 20
+    assert_same_tags(cpp[1], python[1])
+    assert_same_messages(cpp[2], python[2])
+    assert cpp[0].listener.debug.num_messages() == 0 == python[0].listener.debug.num_messages()
+
+
+def test_a_subscriber_without_that_input_port_is_refused_before_anything_is_sent(native, model_path):
+    """A block subscribed to a port it has no queue for (message_port_pub throws on it as well) is found
+    before the first window: an exception after some windows went out would have them reported twice."""
+    block = eeamc.classifier(model=model_path, device="cpu")
+    port = pmt.intern("classification")
+    debug = blocks.message_debug()
+    block.message_port_sub(port, pmt.cons(debug.alias_pmt(), pmt.intern("store")))
+    block.message_port_sub(port, pmt.cons(debug.alias_pmt(), pmt.intern("no_such_port")))
+    reporter = native.Reporter(
+        block.to_basic_block(), port, pmt.PMT_NIL, block._tag_bases, block._unclassifiable_tag, pmt.PMT_NIL
+    )
+    one = np.zeros(1, dtype=np.uint64)
+    args = (one, one, np.array([0]), np.array([0]), np.zeros(1, np.float32), np.zeros(1, np.float32))
+    rows = np.zeros((1, len(block.classes)), np.float32)
+    with pytest.raises(ValueError, match=r"subscriber \(message_debug\d+ \. no_such_port\) has no input"):
+        reporter.report(*args, rows, [], False, True)
+    assert reporter.calls == 0
+
+
+class RefusingModule:
+    """An extension that imports but takes no PMT or block of GNU Radio's: what a build against another
+    pybind11 than GNU Radio's (other internals, where pmt_t is unknown) does when a block makes its
+    Reporter. (Such a build now refuses to import, naming why; this is the fallback behind that.)"""
+
+    API_VERSION = reports.NATIVE_API_VERSION
+    __file__ = "/elsewhere/eeamc_native.so"
+
+    class Reporter:
+        def __init__(self, *args):
+            raise TypeError("__init__(): incompatible constructor arguments")
+
+
+def test_an_extension_that_refuses_the_blocks_pmts_leaves_them_in_python(monkeypatch, model_path):
+    """The block is made and reports in Python, saying why (it raised the TypeError before); with
+    EEAMC_NATIVE=1 that is a ValueError."""
+    monkeypatch.setattr(reports, "_import_native", lambda: (RefusingModule, "eeamc_native from test", "info"))
+    monkeypatch.delenv(reports.NATIVE_ENV, raising=False)
+    lines = []
+    block = eeamc.classifier(model=model_path, device="cpu")
+    assert not block.reports_in_cpp
+    assert not eeamc.multi_channel_classifier(BAND_RATE, model=model_path, device="cpu").reports_in_cpp
+    made = reports.native_reports(
+        lambda level, text: lines.append((level, text)), block, pmt.intern("classification"),
+        pmt.intern("amc"), block._tag_bases, block._unclassifiable_tag, None,
+    )  # fmt: skip
+    assert made is None
+    assert len(lines) == 1 and lines[0][0] == "warn", lines
+    assert (
+        "built in Python: eeamc_native refused this block (TypeError: __init__(): incompatible" in lines[0][1]
+    )
+    monkeypatch.setenv(reports.NATIVE_ENV, "1")
+    with pytest.raises(
+        ValueError, match=r"EEAMC_NATIVE=1 asks for reports built in C\+\+, but eeamc_native refused"
+    ):
+        eeamc.classifier(model=model_path, device="cpu")
+
+
+@pytest.fixture
+def fresh_import():
+    """_import_native's answer worked out again, before and after the test (it is cached)."""
+    reports._import_native.cache_clear()
+    yield
+    reports._import_native.cache_clear()
+
+
+def test_a_build_from_other_source_than_the_checkouts_is_not_used(
+    monkeypatch, native, tmp_path, fresh_import
+):
+    """An eeamc_native built before native/reporting.cc changed (setup.sh not rerun) is not used by the
+    checkout's blocks: its SOURCE_SHA256 is not the source's."""
+    assert native.SOURCE_SHA256 == reports.hashlib.sha256(reports.NATIVE_SOURCE.read_bytes()).hexdigest()
+    edited = tmp_path / "reporting.cc"
+    edited.write_bytes(reports.NATIVE_SOURCE.read_bytes() + b"// edited\n")
+    monkeypatch.setattr(reports, "NATIVE_SOURCE", edited)
+    monkeypatch.delenv(reports.NATIVE_ENV, raising=False)
+    module, line, level = reports.native_choice()
+    assert module is None and level == "warn"
+    assert f"built from other source than this checkout's {edited} (a stale build)" in line
+    monkeypatch.setenv(reports.NATIVE_ENV, "1")
+    with pytest.raises(ValueError, match="a stale build"):
+        reports.native_choice()
+    monkeypatch.setattr(reports, "NATIVE_SOURCE", tmp_path / "not_a_checkout.cc")  # an installed package
+    reports._import_native.cache_clear()
+    assert reports.native_choice()[0] is native
+
+
+def test_a_build_against_another_pybind11_is_refused_at_import_and_the_blocks_report_in_python(
+    native, model_path, tmp_path
+):
+    """A real mismatch: reporting.cc compiled with other pybind11 internals than GNU Radio's bindings
+    (another PYBIND11_COMPILER_TYPE gives another internals ID, as another pybind11 version does). Its
+    import says why, and a block made with it on the path reports in Python (it raised a TypeError
+    when it made its Reporter before). One compile at -O0: the suite's slowest test here, ~10-15 s."""
+    compiler = shutil.which("g++")
+    if compiler is None or not Path("/usr/include/pybind11/pybind11.h").is_file():
+        pytest.skip("no g++ or no system pybind11 headers to build a mismatched module with")
+    source = reports.NATIVE_SOURCE
+    digest = reports.hashlib.sha256(source.read_bytes()).hexdigest()
+    built = tmp_path / f"{reports.NATIVE_MODULE}{sysconfig.get_config_var('EXT_SUFFIX')}"
+    subprocess.run(
+        [compiler, "-O0", "-fPIC", "-fvisibility=hidden", "-std=gnu++17", "-shared",
+         f'-DEEAMC_NATIVE_SOURCE_SHA256="{digest}"', '-DPYBIND11_COMPILER_TYPE="_mismatch"',
+         f"-I{sysconfig.get_paths()['include']}", str(source), "-o", str(built),
+         "-lgnuradio-runtime", "-lgnuradio-pmt"],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    script = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); sys.path.insert(1, {str(ROOT)!r})\n"
+        "from training.checkout import use_source_tree; eeamc = use_source_tree()\n"
+        f"block = eeamc.classifier(model={model_path!r}, device='cpu')\n"
+        "print('reports_in_cpp', block.reports_in_cpp)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != reports.NATIVE_ENV}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "reports_in_cpp False" in output
+    assert "built in Python: eeamc_native does not import (ImportError: eeamc_native (pybind11" in output
+    assert "does not share GNU Radio's pybind11 internals: pmt_t and gr::basic_block are unknown" in output

@@ -48,7 +48,7 @@ from .reports import (
     NativeReports,
     check_message_mode,
     check_report,
-    native_module,
+    native_reports,
 )
 from .running import (
     METADATA_KEYS,
@@ -193,12 +193,7 @@ class classifier(gr.sync_block):
 
     def _native_reports(self) -> NativeReports | None:
         """The C++ reporter over this block's tag dicts, where the extension is there (logged either way)."""
-        module = native_module(self._log)
-        if module is None:
-            return None
-        return NativeReports(
-            module, self, PORT, TAG_KEY, self._tag_bases, self._unclassifiable_tag, None, self._log
-        )
+        return native_reports(self._log, self, PORT, TAG_KEY, self._tag_bases, self._unclassifiable_tag, None)
 
     @property
     def reports_in_cpp(self) -> bool:

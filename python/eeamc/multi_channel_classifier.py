@@ -49,7 +49,7 @@ from .reports import (
     check_report,
     f64_column,
     message_key,
-    native_module,
+    native_reports,
     s32_column,
 )
 from .running import (
@@ -208,12 +208,9 @@ class multi_channel_classifier(gr.sync_block):
     def _native_reports(self) -> NativeReports | None:
         """The C++ reporter of window messages in ``MessageBuilder``'s key order, where the extension is
         there (logged either way). Tags: none, the block has no output stream."""
-        module = native_module(self._log)
-        if module is None:
-            return None
         bases, unclassifiable = self._messages.native_summaries()
         flag = message_key("unclassifiable")
-        return NativeReports(module, self, PORT, pmt.PMT_NIL, bases, unclassifiable, flag, self._log)
+        return native_reports(self._log, self, PORT, pmt.PMT_NIL, bases, unclassifiable, flag)
 
     @property
     def reports_in_cpp(self) -> bool:

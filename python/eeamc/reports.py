@@ -21,7 +21,7 @@ unrolls a batch into exactly the records the same windows' own messages give.
 ``to_json`` / ``records`` turn any such message (or a batch of them) into plain JSON types, the one
 conversion the listener, the JSON lines sink and the SigMF annotations use.
 
-``native_module`` / ``NativeReports``: the same tags and window messages built and sent in C++ (the
+``native_reports`` / ``NativeReports``: the same tags and window messages built and sent in C++ (the
 ``eeamc_native`` extension, native/reporting.cc), one call per ``work()`` call, where it was built and
 imports; the blocks fall back to building them in Python otherwise, or with ``EEAMC_NATIVE=0``.
 """
@@ -29,11 +29,13 @@ imports; the blocks fall back to building them in Python otherwise, or with ``EE
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.util
 import math
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -289,7 +291,29 @@ def _import_native() -> tuple[ModuleType | None, str, str]:
             f"{NATIVE_API_VERSION}: {_REBUILD}",
             "warn",
         )
+    stale = _stale_build(module)
+    if stale:
+        return None, stale, "warn"
     return module, f"{NATIVE_MODULE} from {module.__file__}", "info"
+
+
+#: A checkout's source of the extension (absent where the package is installed): a build from other
+#: source, e.g. an installed module older than the checkout being tested, is not used.
+NATIVE_SOURCE = Path(__file__).resolve().parents[2] / "native" / "reporting.cc"
+
+
+def _stale_build(module: ModuleType) -> str | None:
+    """Why ``module`` was not built from this checkout's native/reporting.cc (None: it was, or there is
+    no checkout source to compare with)."""
+    if not NATIVE_SOURCE.is_file():
+        return None
+    source = hashlib.sha256(NATIVE_SOURCE.read_bytes()).hexdigest()
+    if getattr(module, "SOURCE_SHA256", None) == source:
+        return None
+    return (
+        f"{NATIVE_MODULE} at {module.__file__} was built from other source than this checkout's "
+        f"{NATIVE_SOURCE} (a stale build): {_REBUILD}"
+    )
 
 
 def native_built() -> str | None:
@@ -321,11 +345,35 @@ def native_choice() -> tuple[ModuleType | None, str, str]:
     return module, f"reports: tags and messages built in C++ ({source})", "info"
 
 
-def native_module(log: Log) -> ModuleType | None:
-    """``native_choice``'s extension (None: Python), logged (a block calls this once, when it is made)."""
+def native_reports(
+    log: Log,
+    block: Any,
+    port: pmt.pmt_base,
+    tag_key: pmt.pmt_base,
+    bases: list[list[pmt.pmt_base]],
+    unclassifiable: pmt.pmt_base,
+    flag_key: pmt.pmt_base | None,
+) -> NativeReports | None:
+    """A block's C++ reporter (``NativeReports``' arguments), or None where it reports in Python:
+    ``native_choice`` decides, and the block's log says which, once (a block calls this when it is made).
+
+    An extension that imports but refuses the block's PMTs (a pybind11 build that shares no types with
+    GNU Radio's bindings gives a TypeError here) is logged and the block reports in Python; with
+    ``EEAMC_NATIVE=1`` that is a ValueError saying why."""
     module, line, level = native_choice()
+    if module is None:
+        log(level, line)
+        return None
+    try:
+        reports = NativeReports(module, block, port, tag_key, bases, unclassifiable, flag_key, log)
+    except Exception as error:  # noqa: BLE001 - any failure here leaves the Python path, which works
+        why = f"{NATIVE_MODULE} refused this block ({type(error).__name__}: {error}); {_REBUILD}"
+        if os.environ.get(NATIVE_ENV) == "1":
+            raise ValueError(f"{NATIVE_ENV}=1 asks for reports built in C++, but {why}") from error
+        log("warn", f"reports: tags and messages built in Python: {why}")
+        return None
     log(level, line)
-    return module
+    return reports
 
 
 class NativeReports:
