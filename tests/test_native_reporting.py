@@ -231,13 +231,21 @@ def test_a_failing_cpp_call_logs_once_and_reports_the_same_in_python(monkeypatch
     assert_same_messages(broken[2], python[2])
 
 
+def one_window(classes: int) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """report()'s arrays for one window at offset 0 of class 0, exit 0: (offsets ... confidences), and
+    its probabilities row."""
+    one = np.zeros(1, dtype=np.uint64)
+    args = (one, one, np.array([0]), np.array([0]), np.zeros(1, np.float32), np.zeros(1, np.float32))
+    return args, np.zeros((1, classes), np.float32)
+
+
 def test_bad_input_to_the_reporter_is_a_clear_error(native, model_path):
     block = eeamc.classifier(model=model_path, device="cpu")
     port, key, bases = pmt.intern("classification"), pmt.intern("amc"), block._tag_bases
     reporter = native.Reporter(block.to_basic_block(), port, key, bases, pmt.PMT_NIL, pmt.PMT_NIL)
-    one, classes = np.zeros(1, dtype=np.uint64), len(block.classes)
-    args = (one, one, np.array([0]), np.array([0]), np.zeros(1, np.float32), np.zeros(1, np.float32))
-    rows = np.zeros((1, classes), np.float32)
+    classes = len(block.classes)
+    args, rows = one_window(classes)
+    one = args[0]
     with pytest.raises(
         ValueError, match=rf"probabilities must be \[windows, classes\], one row of the {classes}"
     ):
@@ -316,9 +324,7 @@ def test_tagging_outside_a_started_flowgraph_is_a_clear_error(native, model_path
         block.to_basic_block(), pmt.intern("classification"), pmt.intern("amc"), block._tag_bases,
         block._unclassifiable_tag, pmt.PMT_NIL,
     )  # fmt: skip
-    one = np.zeros(1, dtype=np.uint64)
-    args = (one, one, np.array([0]), np.array([0]), np.zeros(1, np.float32), np.zeros(1, np.float32))
-    rows = np.zeros((1, len(block.classes)), np.float32)
+    args, rows = one_window(len(block.classes))
     with pytest.raises(ValueError, match="no output buffer to tag .* started flowgraph"):
         reporter.report(*args, rows, [], True, False)
     assert reporter.calls == 0
@@ -366,9 +372,7 @@ def test_a_subscriber_without_that_input_port_is_refused_before_anything_is_sent
     reporter = native.Reporter(
         block.to_basic_block(), port, pmt.PMT_NIL, block._tag_bases, block._unclassifiable_tag, pmt.PMT_NIL
     )
-    one = np.zeros(1, dtype=np.uint64)
-    args = (one, one, np.array([0]), np.array([0]), np.zeros(1, np.float32), np.zeros(1, np.float32))
-    rows = np.zeros((1, len(block.classes)), np.float32)
+    args, rows = one_window(len(block.classes))
     with pytest.raises(ValueError, match=r"subscriber \(message_debug\d+ \. no_such_port\) has no input"):
         reporter.report(*args, rows, [], False, True)
     assert reporter.calls == 0
