@@ -18,6 +18,7 @@
 #include <gnuradio/block.h>
 #include <gnuradio/block_detail.h>
 #include <gnuradio/block_registry.h>
+#include <gnuradio/hier_block2.h>
 #include <gnuradio/tags.h>
 #include <pmt/pmt.h>
 #include <pybind11/numpy.h>
@@ -298,9 +299,7 @@ public:
                 if (publish) {
                     pmt::pmt_t message = this->message(summary, in, i, columns);
                     for (const auto& [block, port] : subscribers) {
-                        // msg_accepter::post, as message_port_pub calls it: a gr::block's queue, while
-                        // a hier_block2 (subscribed by hand: flattening resolves msg_connect's) drops it.
-                        block->post(port, message);
+                        block->_post(port, message);  // what post does for a gr::block (subscribers())
                     }
                 }
             }
@@ -330,11 +329,13 @@ private:
 
     // message_port_pub looks every subscriber up in GNU Radio's registry of all blocks, a PMT dict
     // searched key by key, for every message: several microseconds a message in a process with many
-    // blocks. This looks them up once per call and then posts as message_port_pub does (post).
-    // A subscriber whose post would throw (a gr::block without that input port) is refused here, before
-    // the first tag: message_port_pub would throw on it too, and an exception half way through the
-    // windows would leave some reported that the Python path then reports again. block_lookup throws
-    // for a subscriber no longer alive, also before anything is sent.
+    // blocks. This looks them up once per call and then posts as message_port_pub does: it calls
+    // msg_accepter::post, which queues the message for a gr::block (_post), drops it for a hier_block2
+    // (it has no queue: a msg_connect to one is resolved to the block inside when the flowgraph is
+    // flattened, so only a message_port_sub by hand subscribes one) and throws for anything else.
+    // Whatever would throw is refused here, before the first tag: a subscriber no longer alive
+    // (block_lookup), a gr::block without that input port (_post), another kind of block; an exception
+    // half way through the windows would leave some reported that the Python path then reports again.
     std::vector<Subscriber> subscribers() const
     {
         std::vector<Subscriber> found;
@@ -342,8 +343,14 @@ private:
         for (; pmt::is_pair(targets); targets = pmt::cdr(targets)) {
             pmt::pmt_t target = pmt::car(targets);  // (block symbol . port)
             gr::basic_block_sptr block = global_block_registry.block_lookup(pmt::car(target));
-            const auto* queued = dynamic_cast<const gr::block*>(block.get());
-            if (queued && queued->get_msg_map().count(pmt::cdr(target)) == 0) {
+            if (std::dynamic_pointer_cast<gr::hier_block2>(block)) {
+                continue;
+            }
+            if (!std::dynamic_pointer_cast<gr::block>(block)) {
+                throw std::invalid_argument("subscriber " + pmt::write_string(target) +
+                                            " is neither a block nor a hier block");
+            }
+            if (block->get_msg_map().count(pmt::cdr(target)) == 0) {
                 throw std::invalid_argument("subscriber " + pmt::write_string(target) +
                                             " has no input message port " +
                                             pmt::write_string(pmt::cdr(target)));
