@@ -114,6 +114,7 @@ class Network:
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # results of an earlier version of the model file
+    int8_check: dict[str, Any] | None = None  # the model file's int8 check (python -m training quantize)
 
     @property
     def label(self) -> str:
@@ -144,6 +145,7 @@ def load_network(arch: str, models: Path, logs: Path, evals: Path) -> Network:
     if not network.has_model:
         return network  # results left from an earlier model are not this network's
     model = load_model(network.model_path)
+    network.int8_check = (model.int8 or {}).get("check")
     keys = ("none",) if arch == "baseline" else THRESHOLD_KEYS
     for key in keys:
         path = eval_folder(evals, arch, key) / "metrics.json"
@@ -921,6 +923,42 @@ def beyond_section(networks: Mapping[str, Network], figures: Mapping[str, Path],
     return "\n".join([fill("beyond", table=table(BEYOND_HEADER, rows)), "", *statements, "", *figure])
 
 
+INT8_HEADER = (
+    "network",
+    "thresholds",
+    "fp32 accuracy",
+    "int8 accuracy",
+    "fp32 at >= 10 dB",
+    "int8 at >= 10 dB",
+    "agreement (at >= 10 dB)",
+    "early exits fp32 / int8",
+    "check",
+)
+
+
+def int8_section(networks: Mapping[str, Network]) -> str:
+    """Every network's int8 parameters against fp32 on the test split, from its model file's int8 check
+    (python -m training quantize); empty where no model file has one."""
+    rows = [int8_row(n) for n in networks.values() if n.int8_check is not None]
+    return fill("int8", table=table(INT8_HEADER, rows)) if rows else ""
+
+
+def int8_row(network: Network) -> list[str]:
+    check = network.int8_check
+    thresholds = ", ".join(f"{t:.3f}" for t in check["thresholds"]) or "-"
+    return [
+        network.label,
+        thresholds,
+        pct(check["fp32_accuracy"]),
+        pct(check["int8_accuracy"]),
+        pct(check["fp32_accuracy_high_snr"]),
+        pct(check["int8_accuracy_high_snr"]),
+        f"{pct(check['agreement'], 1)} ({pct(check['agreement_high_snr'], 1)})",
+        f"{pct(check['fp32_early_exit_share'], 1)} / {pct(check['int8_early_exit_share'], 1)}",
+        f"{'passed' if check['passed'] else 'failed'} ({check['tolerance_pp']} pp)",
+    ]
+
+
 def beyond_statements(runs: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """What the variants change against V1 (paper scheme), in numbers."""
     statements = []
@@ -1172,6 +1210,7 @@ def write_report(args: argparse.Namespace) -> tuple[Path, Choice]:
         comparison_section(networks),
         differences_section(networks, choice, out / "discussion.md"),
         beyond_section(networks, figures, out),
+        int8_section(networks),
         figures_section(figures, out),
         learning_section(networks, figures, out),
     ]

@@ -16,7 +16,7 @@ import pytest
 import torch
 from gnuradio.eeamc.model_file import load_model
 
-from training import evaluate, train
+from training import evaluate, quantize, train
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["BPSK", "QPSK", "WBFM"]
@@ -85,6 +85,10 @@ def run_folder(tmp_path_factory):
             "--log", root / "training" / f"{arch}.log.jsonl", "--epochs", "2", "--batch-size", "25",
             "--lr", "3e-3", "--normalization", "none", "--threads", "1", "--device", "cpu",
         )  # fmt: skip
+        if arch == "v1":  # its int8 parameters, as issue 9's report column needs them
+            run_command(
+                quantize, "--model", model, "--data", data, "--threads", "1", "--calibration-windows", "200"
+            )
         keys = {"baseline": [None], "v1": ["cal", "0.35"], "v1_v3": ["cal"]}[arch]
         for key in keys:
             out = root / "eval" / arch if key is None else root / "eval" / arch / f"T{key}"
@@ -138,6 +142,19 @@ def test_report_numbers_come_from_the_metrics_files(run_folder, report):
     assert "**Missing** (no model file yet): V0, V2, V3, V1 joint." in report
     assert "**Evaluated at some thresholds only**: V1 (has 0.35, cal); V1+V3 (has cal)." in report
     assert f"<!-- interpretation: write {run_folder / 'report' / 'discussion.md'} -->" in report
+
+
+def test_int8_table_holds_each_quantized_networks_check(run_folder, report):
+    check = load_model(run_folder / "models" / "rml22_v1.pt").int8["check"]
+    row = next(r for r in report.split("## int8")[1].splitlines() if r.startswith("| V1 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2:6] == [
+        make_report.pct(check[key])
+        for key in ("fp32_accuracy", "int8_accuracy", "fp32_accuracy_high_snr", "int8_accuracy_high_snr")
+    ]
+    assert cells[8].startswith("passed" if check["passed"] else "failed")
+    section = report.split("## int8")[1].split("\n## ")[0]
+    assert "| baseline |" not in section and "| V1+V3 |" not in section  # not quantized: no row
 
 
 def test_networks_beyond_the_paper_get_no_authors_numbers(run_folder, report):
