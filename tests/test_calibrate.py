@@ -144,6 +144,7 @@ def test_calibrate_command_updates_the_model_file(model, data_file, tmp_path, ca
         == 0
     )
     updated = load_model(path)
+    assert load_model(tmp_path / "model.pt.bak").thresholds == [0.3]  # the original, kept
     expected = calibrate_thresholds(updated, load_split(data_file, "val", classes=CLASSES), 1.0, "cpu")
     assert updated.thresholds == expected
     record = updated.provenance["calibration"]

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from gnuradio.eeamc.model_file import Model, load_model, save_model
+from gnuradio.eeamc.model_file import Model, load_model, save_model, save_model_over
 from gnuradio.eeamc.networks import EarlyExitNet
 
 from training.datasets import Dataset, load_split, parse_snr_list
@@ -404,7 +404,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default=None,
-        help="where to write the calibrated model; none = update --model in place",
+        help="where to write the calibrated model; none = update --model in place, the original kept as "
+        "<name>.bak",
     )
 
 
@@ -441,7 +442,10 @@ def run(args: argparse.Namespace) -> int:
         command=command_line("calibrate", args),
     )
     out = args.out or args.model
-    save_model(model, out)
+    if args.out:
+        save_model(model, out)
+    else:  # in place: the original is kept as <name>.bak
+        save_model_over(model, out)
     print_summary(result, previous, args.split, out)
     return 0
 

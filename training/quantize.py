@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from gnuradio.eeamc.model_file import Model, load_model, save_model
+from gnuradio.eeamc.model_file import Model, load_model, save_model, save_model_over
 from gnuradio.eeamc.quantization import calibrate_int8
 from tqdm import tqdm
 
@@ -164,8 +163,8 @@ def within(int8: float | None, fp32: float | None, tolerance_pp: float) -> bool:
 def write_model(model: Model, source: Path, out: Path | None) -> Path:
     """Save to ``out``, or over ``source`` after copying it to <name>.bak."""
     if out is None:
-        shutil.copy2(source, source.with_name(source.name + ".bak"))
-        out = source
+        save_model_over(model, source)
+        return source
     save_model(model, out)
     return out
 

@@ -33,6 +33,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,15 @@ class Model:
             "normalization": self.normalization,
             "contract": self.signal.to_dict(),
         }
+
+
+def save_model_over(model: Model, path: str | os.PathLike) -> None:
+    """Save ``model`` over the file at ``path`` (a command updating a model in place), after copying
+    the file there to <name>.bak: what the user had is never lost."""
+    path = Path(path)
+    if path.is_file():
+        shutil.copy2(path, path.with_name(path.name + ".bak"))
+    save_model(model, path)
 
 
 def save_model(model: Model, path: str | os.PathLike) -> None:
