@@ -27,29 +27,20 @@ evaluate() {  # name model data split [options]
             --threads 1 "${@:5}"
     fi
 }
-evaluate rml22_test "$MODEL" data/rml22.h5 test
-evaluate robust_test "$MODEL" data/robust.h5 test
-evaluate check "$MODEL" data/check.h5 all
-evaluate previous_rml22_test "$PREVIOUS" data/rml22.h5 test
-evaluate previous_robust_test "$PREVIOUS" data/robust.h5 test
-evaluate previous_check "$PREVIOUS" data/check.h5 all
-evals=(--eval "RML22 test=$OUT/rml22_test" --eval "robust test=$OUT/robust_test" --eval "check set=$OUT/check"
-       --eval "previous, RML22 test=$OUT/previous_rml22_test" --eval "previous, robust test=$OUT/previous_robust_test"
-       --eval "previous, check set=$OUT/previous_check")
-if [[ -n "$EARLIER" ]]; then
-    evaluate earlier_rml22_test "$EARLIER" data/rml22.h5 test
-    evaluate earlier_robust_test "$EARLIER" data/robust.h5 test
-    evaluate earlier_check "$EARLIER" data/check.h5 all
-    evals+=(--eval "earlier, RML22 test=$OUT/earlier_rml22_test" --eval "earlier, robust test=$OUT/earlier_robust_test"
-            --eval "earlier, check set=$OUT/earlier_check")
-fi
+evals=()
+evaluate_sets() {  # prefix label model [options]: the three test sets, each added to the summary
+    evaluate "${1}rml22_test" "$3" data/rml22.h5 test "${@:4}"
+    evaluate "${1}robust_test" "$3" data/robust.h5 test "${@:4}"
+    evaluate "${1}check" "$3" data/check.h5 all "${@:4}"
+    evals+=(--eval "${2}RML22 test=$OUT/${1}rml22_test" --eval "${2}robust test=$OUT/${1}robust_test"
+            --eval "${2}check set=$OUT/${1}check")
+}
+evaluate_sets "" "" "$MODEL"
+evaluate_sets previous_ "previous, " "$PREVIOUS"
+[[ -z "$EARLIER" ]] || evaluate_sets earlier_ "earlier, " "$EARLIER"
 has_int8() { "$PYTHON" -c "import sys; from gnuradio.eeamc.model_file import load_model; sys.exit(0 if load_model('$1').int8 else 1)"; }
 if has_int8 "$MODEL"; then
-    evaluate int8_rml22_test "$MODEL" data/rml22.h5 test --precision int8
-    evaluate int8_robust_test "$MODEL" data/robust.h5 test --precision int8
-    evaluate int8_check "$MODEL" data/check.h5 all --precision int8
-    evals+=(--eval "int8, RML22 test=$OUT/int8_rml22_test" --eval "int8, robust test=$OUT/int8_robust_test"
-            --eval "int8, check set=$OUT/int8_check")
+    evaluate_sets int8_ "int8, " "$MODEL" --precision int8
 fi
 if has_int8 "$PREVIOUS"; then
     evaluate previous_int8_rml22_test "$PREVIOUS" data/rml22.h5 test --precision int8
