@@ -354,8 +354,13 @@ def native_reports(
     unclassifiable: pmt.pmt_base,
     flag_key: pmt.pmt_base | None,
 ) -> NativeReports | None:
-    """A block's C++ reporter (``NativeReports``' arguments), or None where it reports in Python:
-    ``native_choice`` decides, and the block's log says which, once (a block calls this when it is made).
+    """A block's C++ reporter, or None where it reports in Python: ``native_choice`` decides, and the
+    block's log says which, once (a block calls this when it is made).
+
+    ``bases[label][exit]``: the dict each window of that class and exit starts from; ``unclassifiable``:
+    the whole head of an unclassifiable window's; ``flag_key``: None where the bases already hold
+    ``unclassifiable`` (the classifier's tags), else its key, added as False after entropy and confidence
+    (``MessageBuilder``'s order).
 
     An extension that imports but refuses the block's PMTs (a pybind11 build that shares no types with
     GNU Radio's bindings gives a TypeError here) is logged and the block reports in Python; with
@@ -365,38 +370,7 @@ def native_reports(
         log(level, line)
         return None
     try:
-        reports = NativeReports(module, block, port, tag_key, bases, unclassifiable, flag_key, log)
-    except Exception as error:  # noqa: BLE001 - any failure here leaves the Python path, which works
-        why = f"{NATIVE_MODULE} refused this block ({type(error).__name__}: {error}); {_REBUILD}"
-        if os.environ.get(NATIVE_ENV) == "1":
-            raise ValueError(f"{NATIVE_ENV}=1 asks for reports built in C++, but {why}") from error
-        log("warn", f"reports: tags and messages built in Python: {why}")
-        return None
-    log(level, line)
-    return reports
-
-
-class NativeReports:
-    """A block's C++ reporter (``eeamc_native.Reporter``): one ``report`` call per work() call tags and
-    publishes its reported windows, with the PMT dicts the Python path builds.
-
-    ``bases[label][exit]``: the dict each window of that class and exit starts from; ``unclassifiable``:
-    the whole head of an unclassifiable window's; ``flag_key``: None where the bases already hold
-    ``unclassifiable`` (the classifier's tags), else its key, added as False after entropy and confidence
-    (``MessageBuilder``'s order)."""
-
-    def __init__(
-        self,
-        module: ModuleType,
-        block: Any,
-        port: pmt.pmt_base,
-        tag_key: pmt.pmt_base,
-        bases: list[list[pmt.pmt_base]],
-        unclassifiable: pmt.pmt_base,
-        flag_key: pmt.pmt_base | None,
-        log: Log,
-    ) -> None:
-        self._reporter = module.Reporter(
+        reporter = module.Reporter(
             block.to_basic_block(),
             port,
             tag_key,
@@ -404,6 +378,23 @@ class NativeReports:
             unclassifiable,
             pmt.PMT_NIL if flag_key is None else flag_key,
         )
+    except Exception as error:  # noqa: BLE001 - any failure here leaves the Python path, which works
+        why = f"{NATIVE_MODULE} refused this block ({type(error).__name__}: {error}); {_REBUILD}"
+        if os.environ.get(NATIVE_ENV) == "1":
+            raise ValueError(f"{NATIVE_ENV}=1 asks for reports built in C++, but {why}") from error
+        log("warn", f"reports: tags and messages built in Python: {why}")
+        return None
+    log(level, line)
+    return NativeReports(reporter, log)
+
+
+class NativeReports:
+    """A block's C++ reporter (an ``eeamc_native.Reporter``, made by ``native_reports``): one ``report``
+    call per work() call tags and publishes its reported windows, with the PMT dicts the Python path
+    builds."""
+
+    def __init__(self, reporter: Any, log: Log) -> None:
+        self._reporter = reporter
         self._log = log
 
     @property
