@@ -244,11 +244,15 @@ def receiver_filter(windows: np.ndarray, draws: list[StreamDraw], counts: list[i
     """The receiver's channel filter on the streams that drew one: windows [N, L + 2 margin] (cut with
     ``RECEIVER_FILTER_TAPS // 2`` samples of margin each side, so no window sees a filter edge) -> [N, L]."""
     margin = RECEIVER_FILTER_TAPS // 2
-    bandwidths = np.repeat([d.receiver_filter_bandwidth for d in draws], counts)
     out = windows[:, margin : windows.shape[1] - margin].copy()
-    for row in np.flatnonzero(bandwidths > 0):
-        taps = lowpass_taps(bandwidths[row], RECEIVER_FILTER_TAPS)
-        out[row] = np.convolve(windows[row], taps / np.sum(taps), mode="valid")  # unit passband gain
+    ends = np.cumsum(counts)
+    for draw, end, count in zip(draws, ends.tolist(), counts, strict=True):
+        if draw.receiver_filter_bandwidth <= 0:
+            continue
+        taps = lowpass_taps(draw.receiver_filter_bandwidth, RECEIVER_FILTER_TAPS)
+        taps = taps / np.sum(taps)  # unit passband gain
+        for row in range(end - count, end):  # the stream's windows, one filter
+            out[row] = np.convolve(windows[row], taps, mode="valid")
     return out.astype(np.complex64)
 
 
