@@ -4,7 +4,8 @@
 # Issue 10: candidates for the shipped model. Generates the robust-profile dataset (with the noise class,
 # split by stream), trains an early-exit network on it (from random weights, or fine-tuning a model file),
 # calibrates its thresholds on the validation split so that accuracy stays within 0.5 pp of exits off
-# overall AND at >= 10 dB. No test split is read here: the int8 variant (whose check runs on the test
+# overall AND at >= 10 dB, then raises the noise class's prior by the offset that is best on the
+# validation split at >= 0 dB (`training prior`, which recalibrates the thresholds). No test split is read here: the int8 variant (whose check runs on the test
 # split) is added to the chosen candidate only, after scripts/choose_robust.sh. Safe to rerun: finished steps are skipped, an
 # interrupted training resumes. Runs on generator version 3's data (GENERATOR_VERSION) go to
 # models/robust_v3/ (models/robust/ holds the version-2 runs, the previous shipped model among them).
@@ -41,5 +42,8 @@ if [[ ! -f "$model" ]]; then
     "$PYTHON" -m training train --data "$DATA" --arch "$ARCH" --out "$model" --checkpoint "$checkpoint" \
         --scheme "$SCHEME" --log "reports/training/$RUNS/$NAME.log.jsonl" "${TRAIN_ARGS[@]}" "${resume[@]}" --no-calibrate
     "$PYTHON" -m training calibrate --model "$model" --data "$DATA" --budget 0.5 --high-snr 10
+fi
+if ! "$PYTHON" -c "import sys; from gnuradio.eeamc.model_file import load_model; sys.exit('class_offset' not in load_model(sys.argv[1]).provenance)" "$model"; then
+    "$PYTHON" -m training prior --model "$model" --data "$DATA" --class noise --min-snr 0
 fi
 echo "$model"

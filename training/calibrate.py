@@ -398,14 +398,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--snrs", default=None, help="SNRs to keep: a comma list or start:stop:step; none = all"
     )
+    add_model_update_options(parser, "the calibrated model")
+
+
+def add_model_update_options(parser: argparse.ArgumentParser, written: str) -> None:
+    """The options of a command that runs a model over a split and writes it back: split seed, device,
+    batch size and where ``written`` goes (in place by default, keeping a .bak)."""
     parser.add_argument("--seed", type=int, default=25, help="seed of the dataset split")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=int, default=1024, help="inference batch size")
     parser.add_argument(
         "--out",
         default=None,
-        help="where to write the calibrated model; none = update --model in place, the original kept as "
-        "<name>.bak",
+        help=f"where to write {written}; none = update --model in place, the original kept as <name>.bak",
     )
 
 

@@ -19,6 +19,7 @@ COMMANDS = {
     "calibrate": ("training.calibrate", "choose early-exit thresholds within an accuracy budget"),
     "checkset": ("training.checkset", "write an independent check set (own modulators and channels)"),
     "quantize": ("training.quantize", "add int8 parameters, calibrated and checked, to a model file"),
+    "prior": ("training.prior", "raise one class's prior (noise) by an offset chosen on validation"),
 }
 
 

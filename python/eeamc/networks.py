@@ -229,6 +229,20 @@ class EarlyExitNet(nn.Module):
         return totals
 
 
+def output_layers(net: EarlyExitNet) -> list[nn.Linear]:
+    """Each exit's last layer (the branches', then the head's): the one whose outputs are the logits."""
+    return [exit_classifier[-1] for exit_classifier in [*net.branches, net.head]]
+
+
+@torch.no_grad()
+def shift_class_logit(net: EarlyExitNet, class_index: int, offset: float) -> None:
+    """Add ``offset`` to one class's logit at every exit (a log-prior shift), in the output biases."""
+    if not 0 <= class_index < net.num_classes:
+        raise ValueError(f"class index {class_index} is outside the network's {net.num_classes} classes")
+    for layer in output_layers(net):
+        layer.bias[class_index] += offset
+
+
 def stage_output_shapes(stages: nn.ModuleList, input_length: int) -> list[tuple[int, ...]]:
     """Output shape (without batch) of every stage for a [2, input_length] window."""
     shapes = []
