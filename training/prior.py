@@ -5,11 +5,12 @@ exit, folded into each exit's output bias (the engine and the blocks need nothin
 
 Why: a window of pure noise looks exactly like a signal buried far below 0 dB, and training labels
 such windows with their modulation. Left alone, the network names a modulation for many windows that
-hold nothing (31 % of the noise windows of the robust validation split, for the model shipped before). Raising the ``noise`` class's log-prior makes it say "noise" for those
-instead; the price is that signals near 0 dB are sometimes called noise too, and below 0 dB that is the
-honest answer (issue 10). The offset is chosen by a stated rule on the validation split only: the one
-that maximises accuracy over the windows at or above --min-snr (noise windows included), with the early
-exits off; a tie goes to the smaller offset.
+hold nothing (31 % of the noise windows of the robust validation split, for the model shipped before).
+Raising the ``noise`` class's log-prior makes it say "noise" for those instead; the price is that
+signals near 0 dB are sometimes called noise too, and below 0 dB that is the honest answer (issue 10).
+The offset is chosen by a stated rule on the validation split only: the one that maximises accuracy
+over the windows at or above --min-snr (noise windows included), with the early exits off; a tie goes
+to the smaller offset.
 
 The early-exit thresholds were fitted to the old outputs, so the command calibrates them again with the
 model's recorded calibration settings (budget, high-SNR bound, objective) on the same split. An int8
