@@ -7,8 +7,8 @@
 # reports/shipped_model.md. Each test split is read here once. No timings (a loaded machine's are noise:
 # `make bench` measures speed).
 #   scripts/evaluate_shipped.sh [MODEL] [PREVIOUS] [EARLIER]
-# PREVIOUS: the model the issue compares with (the paper reproduction's V1 joint); EARLIER (optional): a
-# model shipped in between (the one trained on version 2 of the robust profile).
+# PREVIOUS: the model the issue compares with (the paper reproduction's V1 joint); EARLIER (optional): the
+# model shipped before this one (now models/robust_v3/shipped_before_prior.pt).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
@@ -36,14 +36,14 @@ evaluate_sets() {  # prefix label model [options]: the three test sets, each add
             --eval "${2}check set=$OUT/${1}check")
 }
 evaluate_sets "" "" "$MODEL"
-evaluate_sets previous_ "previous, " "$PREVIOUS"
-[[ -z "$EARLIER" ]] || evaluate_sets earlier_ "earlier, " "$EARLIER"
+evaluate_sets previous_ "paper model, " "$PREVIOUS"
+[[ -z "$EARLIER" ]] || evaluate_sets earlier_ "shipped before, " "$EARLIER"
 has_int8() { "$PYTHON" -c "import sys; from gnuradio.eeamc.model_file import load_model; sys.exit(0 if load_model('$1').int8 else 1)"; }
 if has_int8 "$MODEL"; then
     evaluate_sets int8_ "int8, " "$MODEL" --precision int8
 fi
 if has_int8 "$PREVIOUS"; then
     evaluate previous_int8_rml22_test "$PREVIOUS" data/rml22.h5 test --precision int8
-    evals+=(--eval "previous int8, RML22 test=$OUT/previous_int8_rml22_test")
+    evals+=(--eval "paper model int8, RML22 test=$OUT/previous_int8_rml22_test")
 fi
 "$PYTHON" scripts/shipped_summary.py "${evals[@]}" --out reports/shipped_model.md

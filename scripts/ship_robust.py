@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+# Copyright 2026 The gr-eeamc authors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Install the candidate scripts/choose_robust.sh chose as the shipped model (issue 10).
+
+Reads reports/eval/choice/choice.json, copies its chosen model file to --out (models/eeamc.pt; the file
+there is kept as <name>.bak) and records the choice in the file's provenance under 'shipped': the
+source, the rule, every candidate's validation figures, the recipe and the date. The int8 section is
+added afterwards by `python -m training quantize` (its check reads the test split), then
+scripts/evaluate_shipped.sh measures the shipped file on the test sets once.
+    .venv/bin/python scripts/ship_robust.py --recipe "INIT=... scripts/train_robust.sh"
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+from gnuradio.eeamc.model_file import load_model, save_model_over
+
+ROOT = Path(__file__).resolve().parents[1]
+CHOICE = ROOT / "reports" / "eval" / "choice" / "choice.json"
+
+
+def shipped_record(choice: dict, recipe: str, note: str | None) -> dict:
+    """The 'shipped' provenance entry for the chosen candidate."""
+    chosen = load_model(ROOT / choice["chosen"])
+    steps = ["calibrated: python -m training calibrate --budget 0.5 --high-snr 10"]
+    if "class_offset" in chosen.provenance:
+        offset = chosen.provenance["class_offset"]
+        steps.append(f"{offset['class_name']} prior +{offset['total_offset']:g}: python -m training prior")
+    record = {
+        "source": f"{choice['chosen']} ({'; '.join(steps)}; int8: python -m training quantize)",
+        "reason": "the highest validation accuracy among the candidates on the robust profile "
+        "(scripts/choose_robust.sh, reports/eval/choice/choice.json)",
+        "choice": {
+            "rule": choice["rule"],
+            "split": "val of data/robust.h5 (split by stream)",
+            "candidates": {
+                row["model"]: {
+                    "val_accuracy": round(row["val_accuracy"], 4),
+                    "val_accuracy_high_snr": round(row["val_accuracy_high_snr"], 4),
+                }
+                for row in choice["candidates"]
+            },
+        },
+        "recipe": recipe,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    if note:
+        record["choice"]["note"] = note
+    return record
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--recipe", required=True, help="the commands that made the chosen candidate")
+    parser.add_argument("--note", default=None, help="anything the choice's reader must know")
+    parser.add_argument("--out", default=str(ROOT / "models" / "eeamc.pt"))
+    args = parser.parse_args()
+    choice = json.loads(CHOICE.read_text())
+    model = load_model(ROOT / choice["chosen"])
+    model.provenance = {**model.provenance, "shipped": shipped_record(choice, args.recipe, args.note)}
+    save_model_over(model, args.out)
+    print(
+        f"wrote {args.out} from {choice['chosen']}; "
+        f"next: python -m training quantize --model {args.out} --data data/robust.h5"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
