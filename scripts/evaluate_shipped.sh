@@ -6,7 +6,8 @@
 # decision over N windows, beside the previous shipped model (the paper reproduction's V1 joint); then
 # reports/shipped_model.md. Each test split is read here once. No timings (a loaded machine's are noise:
 # `make bench` measures speed).
-#   scripts/evaluate_shipped.sh [MODEL] [PREVIOUS] [EARLIER]
+#   scripts/evaluate_shipped.sh [MODEL] [PREVIOUS] [EARLIER]   (defaults: models/eeamc.pt,
+#       models/eeamc_rml22.pt, models/robust_v3/shipped_before_prior.pt; EARLIER "" leaves it out)
 # PREVIOUS: the model the issue compares with (the paper reproduction's V1 joint); EARLIER (optional): the
 # model shipped before this one (now models/robust_v3/shipped_before_prior.pt).
 set -euo pipefail
@@ -14,15 +15,19 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 MODEL="${1:-models/eeamc.pt}"
 PREVIOUS="${2:-models/eeamc_rml22.pt}"
-EARLIER="${3:-}"
+EARLIER="${3-models/robust_v3/shipped_before_prior.pt}"  # "" for none
 OUT=reports/eval/shipped
 cd "$ROOT"
 [[ -f data/rml22.h5 ]] || "$PYTHON" -m training generate --out data/rml22.h5 --quiet
 [[ -f data/robust.h5 ]] || "$PYTHON" -m training generate --profile robust --out data/robust.h5 --quiet
 [[ -f data/check.h5 ]] || "$PYTHON" -m training checkset --out data/check.h5 --per 1000 --snrs -20:20:2 --quiet
-evaluate() {  # name model data split [options]
+evaluated_model() {  # metrics.json -> the model file it measured
+    "$PYTHON" -c "import json, sys; print(json.load(open(sys.argv[1]))['model']['path'])" "$1"
+}
+evaluate() {  # name model data split [options]: (re)run unless its metrics are newer and of this model
     local out="$OUT/$1"
-    if [[ ! -f "$out/metrics.json" || "$2" -nt "$out/metrics.json" || "$3" -nt "$out/metrics.json" ]]; then
+    if [[ ! -f "$out/metrics.json" || "$2" -nt "$out/metrics.json" || "$3" -nt "$out/metrics.json" ||
+          "$(evaluated_model "$out/metrics.json")" != "$2" ]]; then
         "$PYTHON" -m training evaluate --model "$2" --data "$3" --split "$4" --out "$out" --timing-repeats 0 \
             --threads 1 "${@:5}"
     fi

@@ -16,28 +16,33 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
-from gnuradio.eeamc.model_file import load_model, save_model_over
+from gnuradio.eeamc.model_file import Model, load_model, save_model_over
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from training.prior import class_offsets  # noqa: E402
+
 CHOICE = ROOT / "reports" / "eval" / "choice" / "choice.json"
 
 
-def shipped_record(choice: dict, recipe: str, note: str | None) -> dict:
-    """The 'shipped' provenance entry for the chosen candidate."""
-    chosen = load_model(ROOT / choice["chosen"])
-    steps = ["calibrated: python -m training calibrate --budget 0.5 --high-snr 10"]
-    if "class_offset" in chosen.provenance:
-        offset = chosen.provenance["class_offset"]
-        steps.append(f"{offset['class_name']} prior +{offset['total_offset']:g}: python -m training prior")
+def shipped_record(chosen: Model, choice: dict, recipe: str, note: str | None) -> dict:
+    """The 'shipped' provenance entry for ``chosen``, the candidate ``choice`` names."""
+    calibration = chosen.provenance.get("calibration", {})
+    steps = [
+        f"thresholds calibrated within {calibration.get('budget_pp')} pp"
+        f" (also at >= {calibration.get('high_snr_db')} dB) by {calibration.get('command', 'calibrate')}"
+    ]
+    steps += [f"{name} prior +{total:g}" for name, total in class_offsets(chosen.provenance).items()]
     record = {
         "source": f"{choice['chosen']} ({'; '.join(steps)}; int8: python -m training quantize)",
         "reason": "the highest validation accuracy among the candidates on the robust profile "
         "(scripts/choose_robust.sh, reports/eval/choice/choice.json)",
         "choice": {
             "rule": choice["rule"],
-            "split": "val of data/robust.h5 (split by stream)",
+            "split": f"{calibration.get('split', 'val')} of {calibration.get('data', 'data/robust.h5')}",
             "candidates": {
                 row["model"]: {
                     "val_accuracy": round(row["val_accuracy"], 4),
@@ -64,7 +69,7 @@ def main() -> int:
     args = parser.parse_args()
     choice = json.loads(CHOICE.read_text())
     model = load_model(ROOT / choice["chosen"])
-    model.provenance = {**model.provenance, "shipped": shipped_record(choice, args.recipe, args.note)}
+    model.provenance = {**model.provenance, "shipped": shipped_record(model, choice, args.recipe, args.note)}
     save_model_over(model, args.out)
     print(
         f"wrote {args.out} from {choice['chosen']}; "

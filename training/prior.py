@@ -15,14 +15,16 @@ to the smaller offset.
 The early-exit thresholds were fitted to the old outputs, so the command calibrates them again with the
 model's recorded calibration settings (budget, high-SNR bound, objective) on the same split. An int8
 section was calibrated on the old outputs too: it is dropped, and `python -m training quantize` adds a
-new one. The record (offset, grid, rule, accuracies before and after) goes into the file's provenance
-under `class_offset`; offsets accumulate if the command is run again.
+new one. The record (offset, grid, rule, accuracies before and after, and every class's offset so far
+under `totals`: runs add up) goes into the file's provenance under `class_offset`. When no offset above
+0 helps, the file is left as it was.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -69,8 +71,8 @@ def parse_offsets(text: str) -> list[float]:
             values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ValueError(f"offsets {text!r}: give start:stop:step (e.g. 0:3:0.05) or a comma list") from None
-    if not values or min(values) < 0:
-        raise ValueError(f"offsets {text!r}: need at least one offset, none below 0")
+    if not values or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"offsets {text!r}: need at least one offset, each finite and >= 0")
     return [float(v) for v in values]
 
 
@@ -126,15 +128,17 @@ def choose_offset(
 
 
 def apply_offset(model: Model, result: ClassOffset, **context: Any) -> None:
-    """Fold the offset into ``model``'s network and record it (accumulating any earlier offset); the int8
-    section, calibrated on the old outputs, is dropped."""
+    """Fold the offset into ``model``'s network and record it: this run, and every class's offset so far
+    (``totals``, which earlier runs on this or other classes add to). The int8 section, calibrated on
+    the old outputs, is dropped."""
     index = list(model.classes).index(result.class_name)
     shift_class_logit(model.net, index, result.offset)
-    earlier = model.provenance.get("class_offset", {})
-    total = earlier.get("total_offset", 0.0) if earlier.get("class_name") == result.class_name else 0.0
+    totals = class_offsets(model.provenance)
+    totals[result.class_name] = totals.get(result.class_name, 0.0) + result.offset
     record = {
         **asdict(result),
-        "total_offset": total + result.offset,
+        "total_offset": totals[result.class_name],
+        "totals": totals,
         "rule": f"highest accuracy at >= {result.min_snr_db:g} dB, early exits off; ties: the smaller offset",
         **context,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -143,10 +147,20 @@ def apply_offset(model: Model, result: ClassOffset, **context: Any) -> None:
     model.int8 = None
 
 
+def class_offsets(provenance: dict[str, Any]) -> dict[str, float]:
+    """Every class's log-prior offset so far, from a model's provenance (empty: none was ever raised)."""
+    record = provenance.get("class_offset", {})
+    if "totals" in record:
+        return dict(record["totals"])
+    if "class_name" in record:  # written before the record kept totals: one class
+        return {record["class_name"]: record.get("total_offset", record.get("offset", 0.0))}
+    return {}
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model file (.pt) to adjust")
     parser.add_argument("--data", required=True, help="dataset file the model was trained on")
-    parser.add_argument("--class", dest="class_name", default="noise", help="the class whose prior to raise")
+    parser.add_argument("--class-name", "--class", default="noise", help="the class whose prior to raise")
     parser.add_argument(
         "--offsets",
         default=DEFAULT_OFFSETS,
@@ -175,6 +189,9 @@ def run(args: argparse.Namespace) -> int:
     outputs = exit_outputs(model, dataset, args.device, args.batch_size)
     index = list(model.classes).index(args.class_name)
     result = choose_offset(outputs, index, args.class_name, offsets, args.min_snr)
+    if result.offset == 0:
+        print_summary(result, model, args.split, None, False)
+        return 0
     had_int8 = model.int8 is not None
     context = {
         "split": args.split,
@@ -209,7 +226,8 @@ def recalibrate(model: Model, dataset, device: str, context: dict[str, Any]) -> 
     )
 
 
-def print_summary(result: ClassOffset, model: Model, split: str, out: str, had_int8: bool) -> None:
+def print_summary(result: ClassOffset, model: Model, split: str, out: str | None, had_int8: bool) -> None:
+    """What was chosen and what it changes; ``out`` None: no offset helps, nothing was written."""
     name, snr = result.class_name, f">= {result.min_snr_db:g} dB"
     print(
         f"{name} offset {result.offset:g} (of {len(result.offsets_tried)} tried) on {result.windows} {split} "
@@ -218,6 +236,9 @@ def print_summary(result: ClassOffset, model: Model, split: str, out: str, had_i
         f"-> {percent(result.class_recall_after)}; other windows at {snr} called {name} "
         f"{percent(result.called_class_before)} -> {percent(result.called_class_after)}"
     )
+    if out is None:
+        print(f"no offset above 0 helps: {name}'s prior stays, the model file is unchanged")
+        return
     if model.thresholds:
         print(f"thresholds recalibrated: {[round(t, 6) for t in model.thresholds]}")
     if had_int8:
