@@ -343,6 +343,8 @@ def exit_statistics(engine: Any, data: WindowSet) -> dict[str, Any]:
         "mean_macs": float(macs.mean()),
         "accuracy": float(np.mean(labels[known] == data.labels[known])) if known.any() else None,
         "skipped_exits": list(getattr(engine, "skipped_exits", [])),
+        # adaptive exits: each exit's break-even share as the engine measured it when it was made
+        "break_even_shares": list(engine.adaptive.min_share) if getattr(engine, "adaptive", None) else None,
     }
 
 
@@ -821,6 +823,8 @@ def print_engine_row(row: dict[str, Any]) -> None:
         for r, x in zip(row["rates"], ratios)
     )
     skipped = f" skipped {row['skipped_exits']}" if row.get("skipped_exits") else ""
+    if row.get("break_even_shares"):
+        skipped += f" break-even {','.join(f'{share:.2f}' for share in row['break_even_shares'])}"
     print(
         f"  {row['precision']:4s} {row['data']:18s} {row['mode']:30s} exits {shares:14s} "
         f"MACs/win {row['mean_macs'] / 1e6:5.3f}M acc {accuracy:6s}{skipped} | windows/s {rates}"

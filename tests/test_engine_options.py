@@ -11,9 +11,11 @@ from gnuradio.eeamc.channels_last import channels_last_network
 from gnuradio.eeamc.engine import (
     AdaptiveExits,
     EarlyExitEngine,
+    break_even,
     break_even_shares,
     entropy_log10,
     gather_rows,
+    measured_break_even_shares,
     packed_to_host,
     softmax_and_entropy,
 )
@@ -125,7 +127,8 @@ def test_adaptive_exits_keep_an_exit_that_pays():
     thresholds = [median_entropy(net, x)]
     plain = EarlyExitEngine(net, thresholds, "cpu").classify(x)
     engine = EarlyExitEngine(net, thresholds, "cpu", adaptive_exits=True)
-    engine.adaptive.window = 32
+    # The mechanism, not the machine: the break-even in MACs (a measured one depends on the load).
+    engine.adaptive.window, engine.adaptive.min_share = 32, break_even_shares(net)
     for _ in range(4):
         result = engine.classify(x)
     assert engine.skipped_exits == []  # half the windows leave: far above break-even
@@ -143,6 +146,26 @@ def test_an_empty_batch_gives_empty_results(threshold):
     folded = fold_batchnorm(make_net())
     with torch.inference_mode():
         assert [out.shape for out in channels_last_network(folded)(torch.zeros(0, 2, 128))] == [(0, 10)] * 2
+
+
+def test_break_even_interpolates_the_measured_times():
+    points = [(0.0, 12.0), (0.5, 10.0), (1.0, 6.0)]
+    assert break_even(points, 11.0) == pytest.approx(0.25)  # on the first segment
+    assert break_even(points, 8.0) == pytest.approx(0.75)  # gathering made the half point dear
+    assert break_even(points, 13.0) == 0.0  # the exit pays even if nobody leaves
+    assert break_even(points, 5.0) == 1.0  # it never pays
+
+
+@pytest.mark.parametrize("arch", ["v1", "conv1,conv3"])
+def test_adaptive_exits_use_the_break_even_measured_on_the_engine(arch):
+    net = make_net(arch)
+    engine = EarlyExitEngine(net, 0.5, "cpu", adaptive_exits=True)
+    measured, in_macs = engine.adaptive.min_share, break_even_shares(net)
+    assert len(measured) == net.num_exits - 1
+    assert all(macs <= share <= 1.0 for share, macs in zip(measured, in_macs))
+    assert engine.thresholds == [0.5] * (net.num_exits - 1)  # the timing runs left the thresholds alone
+    again = measured_break_even_shares(engine)
+    assert len(again) == len(measured) and all(math.isfinite(share) for share in again)
 
 
 def test_break_even_is_the_branch_over_what_leaving_saves():

@@ -30,7 +30,9 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import statistics
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -161,8 +163,11 @@ class AdaptiveExits:
     Each exit's share is counted over at least ``window`` windows that reached it; below ``min_share``
     the exit is skipped, and while skipped one batch in ``probe_every`` still runs it (a probe) so its
     share keeps being measured; when the probes' share is back at ``min_share`` or above, it runs again.
-    ``min_share`` defaults to each exit's break-even in multiply-accumulates: its branch's cost over what
-    a window leaving there saves (the rest of the backbone and its head), e.g. 0.083 for V1.
+    The engine gives ``min_share`` as each exit's break-even measured on its own network and machine
+    (``measured_break_even_shares``): the branch's time, with the decision and the gathering of the
+    windows that go on, over the time a window leaving there saves. That is several times the
+    break-even in multiply-accumulates (``break_even_shares``, 0.083 for V1), which leaves out every
+    fixed cost: on this project's 2-core EPYC it came out near 0.3 (fp32) and 0.36 (int8) for V1.
     Not thread-safe by itself: the engine calls it under its lock.
     """
 
@@ -219,6 +224,89 @@ def break_even_shares(net: EarlyExitNet) -> list[float]:
     ]
 
 
+#: What measured_break_even_shares times: a batch of this many windows (about what one work() call of
+#: the classifier block hands the engine), the median of this many interleaved repeats after a warm-up.
+BREAK_EVEN_BATCH = 128
+BREAK_EVEN_REPEATS = 5
+
+
+def measured_break_even_shares(engine: EarlyExitEngine) -> list[float]:
+    """Per early exit: the share of windows that must leave there for its branch to pay in time, on
+    ``engine``'s network, precision and device. A batch of random windows goes through the engine's own
+    path with only exit k on, at thresholds that let none, about half and all of them leave there, and
+    with the exit off; the break-even is where the time, interpolated between those shares, falls to
+    the time with the exit off (the half point carries the cost of gathering the windows that go on).
+    Clamped to [the break-even in MACs, 1]; 1 where leaving never pays."""
+    generator = torch.Generator().manual_seed(0)
+    h = torch.randn(BREAK_EVEN_BATCH, 2, engine.input_length, generator=generator) / engine.input_length
+    h = h.to(engine.device)
+    macs = break_even_shares(engine._folded)
+    shares = []
+    for k in range(engine.num_exits - 1):
+        only_k = [j == k for j in range(engine.num_exits - 1)]
+        configs = {
+            "none": (only_k, 1e-30),  # an entropy threshold no window meets
+            "half": (only_k, median_entropy_at(engine, h, k)),
+            "all": (only_k, 2 * math.log10(engine.num_classes)),  # above any entropy
+            "off": ([False] * (engine.num_exits - 1), 0.0),
+        }
+        timed = time_configs(engine, h, k, configs)
+        points = [timed[name] for name in ("none", "half", "all")]  # (share left, seconds)
+        shares.append(min(1.0, max(macs[k], break_even(points, timed["off"][1]))))
+    return shares
+
+
+def break_even(points: Sequence[tuple[float, float]], off_seconds: float) -> float:
+    """The smallest share at which the time, linear between the (share, seconds) ``points`` (in share
+    order), is no more than ``off_seconds``; 1 if it never is."""
+    for (s0, t0), (s1, t1) in zip(points, points[1:]):
+        if t0 <= off_seconds:
+            return s0
+        if t1 <= off_seconds and s1 > s0:
+            return s0 + (s1 - s0) * (t0 - off_seconds) / (t0 - t1)
+    return 1.0 if points[-1][1] > off_seconds else points[-1][0]
+
+
+@torch.inference_mode()
+def median_entropy_at(engine: EarlyExitEngine, h: torch.Tensor, exit_index: int) -> float:
+    """The median entropy of exit ``exit_index`` over ``h``: a threshold about half of it meets."""
+    for segment in range(exit_index + 1):
+        h = engine.net.run_segment(h, segment)
+    _, entropy = softmax_and_entropy(engine.net.exit_logits(h, exit_index))
+    return max(1e-30, float(entropy.float().median()))
+
+
+@torch.inference_mode()
+def time_configs(
+    engine: EarlyExitEngine, h: torch.Tensor, exit_index: int, configs: dict[str, tuple[list[bool], float]]
+) -> dict[str, tuple[float, float]]:
+    """Per config (which exits run, exit ``exit_index``'s threshold): (share of the windows that left at
+    that exit, median seconds of ``engine._run`` on ``h``), interleaved; the thresholds are restored."""
+    saved = list(engine.thresholds)
+    samples: dict[str, list[float]] = {name: [] for name in configs}
+    left: dict[str, float] = {}
+    try:
+        for repeat in range(BREAK_EVEN_REPEATS + 1):  # the first round warms up
+            for name, (run, threshold) in configs.items():
+                engine.thresholds = [threshold if j == exit_index else 0.0 for j in range(len(saved))]
+                synchronize(engine.device)
+                start = time.perf_counter()
+                _, _, _, arrivals = engine._run(h, run)
+                synchronize(engine.device)
+                if repeat:
+                    samples[name].append(time.perf_counter() - start)
+                arrived, gone = arrivals.get(exit_index, (1, 0))
+                left[name] = gone / max(1, arrived)
+    finally:
+        engine.thresholds = saved
+    return {name: (left[name], statistics.median(values)) for name, values in samples.items()}
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 class EarlyExitEngine:
     """Classifies batches of windows [B, 2, L] with early exits.
 
@@ -249,8 +337,10 @@ class EarlyExitEngine:
         self._lock = threading.RLock()
         self._macs: dict[tuple[bool, ...], torch.Tensor] = {}
         self._staging: torch.Tensor | None = None  # pinned host buffer for CUDA uploads
-        self.adaptive = AdaptiveExits(break_even_shares(self._folded)) if adaptive_exits else None
+        self.adaptive = None
         self.thresholds = [0.0] * (net.num_exits - 1)
+        if adaptive_exits:
+            self.adaptive = AdaptiveExits(measured_break_even_shares(self))
         self.set_thresholds(0.0 if thresholds is None else thresholds)
 
     @property
