@@ -164,10 +164,11 @@ class AdaptiveExits:
     the exit is skipped, and while skipped one batch in ``probe_every`` still runs it (a probe) so its
     share keeps being measured; when the probes' share is back at ``min_share`` or above, it runs again.
     The engine gives ``min_share`` as each exit's break-even measured on its own network and machine
-    (``measured_break_even_shares``): the branch's time, with the decision and the gathering of the
-    windows that go on, over the time a window leaving there saves. That is several times the
-    break-even in multiply-accumulates (``break_even_shares``, 0.083 for V1), which leaves out every
-    fixed cost: on this project's 2-core EPYC it came out near 0.3 (fp32) and 0.36 (int8) for V1.
+    (``measured_break_even_shares``): the share at which the branch's time, with the decision and the
+    gathering of the windows that go on, equals what the leaving windows save. That is several times
+    the break-even in multiply-accumulates (``break_even_shares``, 0.083 for V1), which leaves out every
+    fixed cost: for the shipped V1 on this project's 2-core EPYC, 0.2-0.37 (fp32) and 0.5 (int8)
+    (`make bench` prints it).
     Not thread-safe by itself: the engine calls it under its lock.
     """
 
