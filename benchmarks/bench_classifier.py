@@ -808,8 +808,12 @@ def provenance_summary(provenance: dict[str, Any]) -> str:
     dataset = provenance.get("dataset")
     if isinstance(dataset, dict):
         dataset = dataset.get("path", "?")
-    keys = ("made_by", "arch", "epochs_run", "epochs", "val_accuracy", "thresholds", "seed")
+    keys = ("made_by", "arch", "epochs_run", "epochs", "val_accuracy", "seed")
     parts = {"dataset": dataset, **{k: provenance.get(k) for k in keys}}
+    if "calibration" not in provenance:  # else the training's own note is stale: the model line says
+        parts["thresholds"] = provenance.get("thresholds")
+    if "shipped" in provenance:
+        parts["shipped from"] = str(provenance["shipped"].get("source", "?")).split(" (")[0]
     rounded = {k: [round(x, 3) for x in v] if isinstance(v, list) else v for k, v in parts.items()}
     return ", ".join(f"{k} {v}" for k, v in rounded.items() if v is not None) or "none recorded"
 
