@@ -43,7 +43,6 @@ import datetime
 import importlib
 import inspect
 import json
-import math
 import os
 import platform
 import pstats
@@ -369,8 +368,9 @@ def ceiling_mode(model: Any) -> list[Mode]:
     early_exits = model.net.num_exits - 1
     if not early_exits:
         return []
-    above_any_entropy = 2 * math.log10(model.net.num_classes)  # log10 entropy <= log10(classes)
-    return [Mode(CEILING, [above_any_entropy] + [0.0] * (early_exits - 1))]
+    engine_module = importlib.import_module("gnuradio.eeamc.engine")
+    leave_all = engine_module.threshold_every_window_meets(model.net.num_classes)
+    return [Mode(CEILING, [leave_all] + [0.0] * (early_exits - 1))]
 
 
 def modes(model: Any, threshold: float | None) -> list[Mode]:

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from training.averaging import stream_windows  # noqa: E402
 from training.datasets import Dataset, load_split  # noqa: E402
 from training.outcomes import exit_outputs  # noqa: E402
+from training.prior import final_log_probabilities  # noqa: E402
 
 PAIR = ("QAM16", "QAM64")
 AWGN_SET = ROOT / "data" / "qam_awgn.h5"
@@ -88,8 +89,7 @@ def measure(model, dataset: Dataset, min_snr: float) -> dict[str, float | int | 
     part = dataset.subset(np.flatnonzero(keep))
     outputs = exit_outputs(model, part, "cpu")
     model_first, model_second = (list(model.classes).index(name) for name in PAIR)
-    with np.errstate(divide="ignore"):
-        log_p = np.log(outputs.probabilities[-1].astype(np.float64))
+    log_p = final_log_probabilities(outputs)
     margin = log_p[:, model_first] - log_p[:, model_second]
     is_first = part.y == first
     windows = part.x[:, 0] + 1j * part.x[:, 1]

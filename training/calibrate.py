@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from gnuradio.eeamc.model_file import Model, load_model, save_model, save_model_over
+from gnuradio.eeamc.model_file import Model, load_model, save_model_update
 from gnuradio.eeamc.networks import EarlyExitNet
 
 from training.datasets import Dataset, load_split, parse_snr_list
@@ -446,12 +446,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         command=command_line("calibrate", args),
     )
-    out = args.out or args.model
-    if args.out:
-        save_model(model, out)
-    else:  # in place: the original is kept as <name>.bak
-        save_model_over(model, out)
-    print_summary(result, previous, args.split, out)
+    out = save_model_update(model, args.model, args.out)
+    print_summary(result, previous, args.split, str(out))
     return 0
 
 

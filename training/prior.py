@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from gnuradio.eeamc.model_file import Model, load_model, save_model, save_model_over
+from gnuradio.eeamc.model_file import Model, load_model, save_model_update
 from gnuradio.eeamc.networks import shift_class_logit
 
 from training.calibrate import add_model_update_options, calibrate_model
@@ -111,19 +111,19 @@ def choose_offset(
 
     scores = [measure(offset) for offset in offsets]
     best = max(range(len(offsets)), key=lambda i: (scores[i][0], -offsets[i]))
-    before = measure(0.0)
+    (accuracy_before, recall_before, called_before), after = measure(0.0), scores[best]
     return ClassOffset(
-        class_name,
-        offsets[best],
-        min_snr_db,
-        before[0],
-        scores[best][0],
-        before[1],
-        scores[best][1],
-        before[2],
-        scores[best][2],
-        list(offsets),
-        len(outputs),
+        class_name=class_name,
+        offset=offsets[best],
+        min_snr_db=min_snr_db,
+        accuracy_before=accuracy_before,
+        accuracy_after=after[0],
+        class_recall_before=recall_before,
+        class_recall_after=after[1],
+        called_class_before=called_before,
+        called_class_after=after[2],
+        offsets_tried=list(offsets),
+        windows=len(outputs),
     )
 
 
@@ -201,12 +201,8 @@ def run(args: argparse.Namespace) -> int:
     }
     apply_offset(model, result, **context)
     recalibrate(model, dataset, args.device, context)
-    out = args.out or args.model
-    if args.out:
-        save_model(model, out)
-    else:  # in place: the original is kept as <name>.bak
-        save_model_over(model, out)
-    print_summary(result, model, args.split, out, had_int8)
+    out = save_model_update(model, args.model, args.out)
+    print_summary(result, model, args.split, str(out), had_int8)
     return 0
 
 

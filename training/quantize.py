@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from gnuradio.eeamc.model_file import Model, load_model, save_model, save_model_over
+from gnuradio.eeamc.model_file import Model, load_model, save_model_update
 from gnuradio.eeamc.quantization import calibrate_int8
 from tqdm import tqdm
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
     model.int8 = {"params": params, "check": check}
-    out = write_model(model, Path(args.model), Path(args.out) if args.out else None)
+    out = save_model_update(model, args.model, args.out)
     print_table(check)
     print(f"wrote {out} (int8 {'passed' if check['passed'] else 'FAILED'} its accuracy check)")
     return 0
@@ -158,15 +158,6 @@ def accuracy_check(
 def within(int8: float | None, fp32: float | None, tolerance_pp: float) -> bool:
     """int8 loses at most ``tolerance_pp`` percentage points (no windows there: nothing to lose)."""
     return int8 is None or fp32 is None or int8 >= fp32 - tolerance_pp / 100 - 1e-12
-
-
-def write_model(model: Model, source: Path, out: Path | None) -> Path:
-    """Save to ``out``, or over ``source`` after copying it to <name>.bak."""
-    if out is None:
-        save_model_over(model, source)
-        return source
-    save_model(model, out)
-    return out
 
 
 def print_table(check: dict[str, Any]) -> None:

@@ -124,6 +124,16 @@ def save_model_over(model: Model, path: str | os.PathLike) -> None:
     save_model(model, path)
 
 
+def save_model_update(model: Model, source: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Where a command that updates a model file writes it: to ``out``, or (None) over ``source``, the
+    file it was loaded from, keeping the original as <name>.bak. Returns the path written."""
+    if out is None:
+        save_model_over(model, source)
+        return Path(source)
+    save_model(model, out)
+    return Path(out)
+
+
 def save_model(model: Model, path: str | os.PathLike) -> None:
     """Write ``model`` to ``path`` atomically: a crash mid-write never leaves a half file behind."""
     check_model(model, path)
