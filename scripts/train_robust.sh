@@ -11,6 +11,7 @@
 # models/robust_v3/ (models/robust/ holds the version-2 runs, the previous shipped model among them).
 #   scripts/train_robust.sh                                       (V1 joint from scratch, 16 epochs)
 #   INIT=models/eeamc.pt EPOCHS=8 LR=1e-3 scripts/train_robust.sh  (fine-tune the shipped model)
+#   MIX=data/rml22.h5 INIT=models/eeamc.pt EPOCHS=8 scripts/train_robust.sh  (RML22's training split too)
 # scripts/choose_robust.sh picks among the candidates on the validation split; evaluation (robust test
 # split, RML22 test split, the independent check set) is scripts/evaluate_shipped.sh.
 set -euo pipefail
@@ -22,7 +23,8 @@ SCHEME="${SCHEME:-joint}"  # the reproduction's most accurate early-exit network
 EPOCHS="${EPOCHS:-16}"
 LR="${LR:-2e-3}"
 INIT="${INIT:-}"
-TRAIN_ARGS=(--lr "$LR" --lr-schedule onecycle --threads 1 --epochs "$EPOCHS" --patience "$EPOCHS")
+MIX="${MIX:-}"  # another dataset file whose training split joins (training train --mix)
+TRAIN_ARGS=(--lr "$LR" --lr-schedule onecycle --threads "${THREADS:-1}" --epochs "$EPOCHS" --patience "$EPOCHS")
 cd "$ROOT"
 [[ -f "$DATA" ]] || "$PYTHON" -m training generate --profile robust --out "$DATA" --quiet
 VERSION="$("$PYTHON" -c "import h5py, sys; print(h5py.File(sys.argv[1], 'r').attrs['generator_version'])" "$DATA")"
@@ -33,6 +35,10 @@ NAME="${ARCH}_$SCHEME$([[ "$EPOCHS" == 16 ]] || echo "_e$EPOCHS")"
 if [[ -n "$INIT" ]]; then
     NAME+="_from_$(basename "$INIT" .pt)"
     TRAIN_ARGS+=(--init "$INIT")
+fi
+if [[ -n "$MIX" ]]; then
+    NAME+="_mix_$(basename "$MIX" .h5)"
+    TRAIN_ARGS+=(--mix "$MIX")
 fi
 model="models/$RUNS/$NAME.pt"
 checkpoint="models/checkpoints/${RUNS}_$NAME.ckpt"

@@ -14,6 +14,7 @@ from gnuradio.eeamc.model_file import load_model
 from gnuradio.eeamc.networks import build_network
 
 from training import fitting, schemes, train
+from training.datasets import load_split
 
 CLASSES = ["BPSK", "QPSK", "WBFM"]
 
@@ -124,6 +125,65 @@ def test_init_starts_from_a_model_files_weights_and_refuses_another_network(data
 def val_split(data_file):
     config = train.TrainConfig(data=str(data_file), exits=["conv2"], arch="v1", classes=None, snrs=None)
     return train.load_train_val(config)[1]
+
+
+def write_windows(path, x, y, z, classes):
+    with h5py.File(path, "w") as file:
+        file["X"], file["Y"], file["Z"] = x, y, z
+        file.attrs["classes"] = classes
+        file.attrs["made_by"] = "tests/test_train.py"
+    return path
+
+
+def test_mix_joins_another_files_train_and_val_splits_by_class_name_never_its_test_split(data_file, tmp_path):
+    x, y, z = synthetic_windows(per_group=40, seed=7)
+    keep = y != 1  # the second file has no QPSK and lists its classes in another order
+    relabel = np.array([1, -1, 0])
+    mixed = write_windows(tmp_path / "mixed.h5", x[keep], relabel[y[keep]], z[keep], ["WBFM", "BPSK"])
+    config = train.TrainConfig(
+        data=str(data_file), exits=["conv2"], arch="v1", classes=None, snrs=None, mix=[str(mixed)]
+    )
+    train_set, val_set = train.load_train_val(config)
+    alone = train.load_train_val(train.replace(config, mix=[]))
+    own = {
+        name: load_split(mixed, name, classes=CLASSES, allow_missing_classes=True)
+        for name in ("train", "val", "test")
+    }
+    assert len(train_set) == len(alone[0]) + len(own["train"]) and len(val_set) == len(alone[1]) + len(
+        own["val"]
+    )
+    tail = train_set.subset(np.arange(len(alone[0]), len(train_set)))
+    assert np.array_equal(tail.x, own["train"].x) and np.array_equal(tail.y, own["train"].y)
+    assert set(tail.y.tolist()) == {0, 2}  # BPSK and WBFM by name, whatever the file's order
+    seen = {row.tobytes() for row in np.concatenate([train_set.x, val_set.x])}
+    assert not any(row.tobytes() in seen for row in own["test"].x)
+    out = tmp_path / "mixed.pt"
+    argv = ("--data", data_file, "--mix", mixed, "--arch", "v1", "--epochs", 1, *FAST, "--no-calibrate")
+    assert train_cli(*argv, "--out", out) == 0
+    provenance = load_model(out).provenance
+    assert provenance["config"]["mix"] == [str(mixed.resolve())]
+    assert provenance["dataset"]["attrs"]["mixed"][0]["windows"] == len(own["train"])
+    with pytest.raises(ValueError, match="different settings"):  # resuming without the file is refused
+        train_cli(
+            "--data",
+            data_file,
+            "--arch",
+            "v1",
+            "--epochs",
+            1,
+            *FAST,
+            "--no-calibrate",
+            "--out",
+            out,
+            "--resume",
+        )
+
+
+def test_mix_refuses_a_file_with_a_class_not_trained_on(data_file, tmp_path):
+    x, y, z = synthetic_windows(per_group=20, seed=3)
+    other = write_windows(tmp_path / "other.h5", x, y, z, ["BPSK", "QPSK", "GMSK"])
+    with pytest.raises(ValueError, match=r"class\(es\) \['GMSK'\] are not among"):
+        train_cli("--data", data_file, "--mix", other, "--arch", "v1", "--out", tmp_path / "m.pt", *FAST)
 
 
 def test_baseline_trains_with_filters_and_has_no_thresholds(data_file, tmp_path):

@@ -25,6 +25,7 @@ CHECKPOINT_FORMAT = "gr-eeamc-train-checkpoint"
 RESUME_MUST_MATCH = (
     "data", "exits", "classes", "snrs", "length", "window_mode", "normalization", "scheme", "exit_weights",
     "lr", "weight_decay", "batch_size", "seed", "lr_schedule", "test_fraction", "val_fraction", "split_by",
+    "mix",
 )  # fmt: skip
 
 

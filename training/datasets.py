@@ -151,6 +151,41 @@ def load_dataset(
     return dataset
 
 
+def concatenate(parts: Sequence[Dataset]) -> Dataset:
+    """The windows of several Datasets with one class list, as one (the first's source and attributes;
+    stream and record ids are offset so that ids from different files never coincide)."""
+    if not parts:
+        raise ValueError("nothing to concatenate")
+    first = parts[0]
+    for part in parts[1:]:
+        if list(part.classes) != list(first.classes) or part.length != first.length:
+            raise ValueError(
+                f"dataset {part.source} ({part.length}-sample windows of {list(part.classes)}) cannot join "
+                f"{first.source} ({first.length}-sample windows of {list(first.classes)}): load both with "
+                "the same classes and length"
+            )
+    return replace(
+        first,
+        x=np.concatenate([part.x for part in parts]),
+        y=np.concatenate([part.y for part in parts]),
+        snr=np.concatenate([part.snr for part in parts]),
+        attrs=dict(first.attrs),
+        record=offset_ids([part.record for part in parts]),
+        stream=offset_ids([part.stream for part in parts]),
+    )
+
+
+def offset_ids(ids: Sequence[np.ndarray | None]) -> np.ndarray | None:
+    """Per-part id arrays joined with each part's ids shifted past the previous parts'; None if any lacks."""
+    if any(part is None for part in ids):
+        return None
+    joined, start = [], 0
+    for part in ids:
+        joined.append(np.asarray(part, dtype=np.int64) + start)
+        start += int(part.max()) + 1 if part.size else 0
+    return np.concatenate(joined)
+
+
 # --------------------------------------------------------------------------------------------- names
 
 

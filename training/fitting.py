@@ -154,7 +154,7 @@ def fit(
     scheduler = make_scheduler(config.lr_schedule, optimizer, config.lr, config.epochs * steps)
     state = TrainState()
     # Checkpoints made before --split-by existed split as "auto" does now (RML22's files by window).
-    missing = {"split_by": resolve_split_by(train_set, "auto"), "init": None}
+    missing = {"split_by": resolve_split_by(train_set, "auto"), "init": None, "mix": []}
     payload = checkpoint_to_resume(paths, asdict(config), missing, resume, restart, world)
     if payload is not None:
         state = restore_checkpoint(payload, net, optimizer, scheduler, generator, device)

@@ -39,11 +39,12 @@ import os
 import platform
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from gnuradio.eeamc.contract import (
@@ -64,6 +65,7 @@ from training.datasets import (
     SPLIT_BY,
     WINDOW_MODES,
     Dataset,
+    concatenate,
     load_dataset,
     parse_class_list,
     parse_snr_list,
@@ -119,6 +121,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="window: the paper's per-window split; stream: every window of one generated stream in one "
         "split (files with stream ids S); auto: what the data file recommends (its split_unit: stream "
         "for generate's robust profile, window for RML22)",
+    )
+    data.add_argument(
+        "--mix",
+        action="append",
+        metavar="FILE",
+        help="also train on FILE's training split and validate on its validation split (repeatable). "
+        "FILE is split as it recommends, with the same seed and fractions, so its test split stays "
+        "unseen; its classes are matched by name to those of --data, which must include them (a file "
+        "may lack some, e.g. RML22 has no noise)",
     )
 
     model = parser.add_argument_group("network and training")
@@ -229,6 +240,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     split_by: str = "auto"  # as asked; the run stores what it resolved to (window or stream)
     init: str | None = None  # a model file whose weights the run starts from (fine-tuning)
+    mix: list[str] = field(default_factory=list)  # more files whose train / val splits join --data's
 
 
 @dataclass
@@ -274,7 +286,8 @@ def train_and_save(
     config = replace(config, split_by=train_set.attrs["split_by"])  # auto -> what the file recommends
     if world.main:
         print(
-            f"data {config.data}: {len(train_set)} train / {len(val_set)} val windows, "
+            f"data {config.data}{''.join(f' + {path}' for path in config.mix)}: "
+            f"{len(train_set)} train / {len(val_set)} val windows, "
             f"{len(train_set.classes)} classes, SNRs {train_set.snrs[0]}..{train_set.snrs[-1]} dB; "
             f"{config.arch} ({', '.join(config.exits) or 'no early exit'}), scheme {config.scheme}, "
             f"split by {config.split_by}, device {device}, {torch.get_num_threads()} threads"
@@ -394,6 +407,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         val_fraction=args.val_fraction,
         split_by=args.split_by,
         init=str(Path(args.init).resolve()) if args.init else None,
+        mix=[str(Path(path).resolve()) for path in args.mix or []],
     )
 
 
@@ -419,7 +433,8 @@ def available_cores() -> int:
 
 
 def load_train_val(config: TrainConfig) -> tuple[Dataset, Dataset]:
-    """The training and validation splits (the test split is never touched here)."""
+    """The training and validation splits of --data, each joined by the same split of every --mix file
+    (the test splits are never touched here)."""
     dataset = load_dataset(
         config.data,
         classes=config.classes,
@@ -427,20 +442,51 @@ def load_train_val(config: TrainConfig) -> tuple[Dataset, Dataset]:
         length=config.length,
         window_mode=config.window_mode,
     )
-    parts = split_indices(dataset, config.seed, config.test_fraction, config.val_fraction, config.split_by)
+    train_set, val_set = train_val_splits(dataset, config, config.split_by)
+    if not config.mix:
+        return train_set, val_set
+    mixed = [
+        train_val_splits(load_mixed(path, dataset.classes, config), config, "auto") for path in config.mix
+    ]
+    joined = []
+    for own, others in ((train_set, [pair[0] for pair in mixed]), (val_set, [pair[1] for pair in mixed])):
+        part = concatenate([own, *others])
+        part.attrs["mixed"] = [
+            {"path": other.source, "windows": len(other), "split_by": other.attrs["split_by"]}
+            for other in others
+        ]
+        joined.append(part)
+    return joined[0], joined[1]
+
+
+def train_val_splits(dataset: Dataset, config: TrainConfig, split_by: str) -> tuple[Dataset, Dataset]:
+    """``dataset``'s training and validation splits with the run's seed and fractions."""
+    parts = split_indices(dataset, config.seed, config.test_fraction, config.val_fraction, split_by)
     if parts["train"].size < 2 or parts["val"].size < 1:
         raise ValueError(
-            f"dataset {config.data}: {len(dataset)} windows give {parts['train'].size} training and "
+            f"dataset {dataset.source}: {len(dataset)} windows give {parts['train'].size} training and "
             f"{parts['val'].size} validation windows; use more data or larger fractions"
         )
     subsets = []
     for name in ("train", "val"):
         subset = dataset.subset(parts[name])
-        subset.attrs.update(
-            split=name, split_seed=config.seed, split_by=resolve_split_by(dataset, config.split_by)
-        )
+        subset.attrs.update(split=name, split_seed=config.seed, split_by=resolve_split_by(dataset, split_by))
         subsets.append(subset)
     return subsets[0], subsets[1]
+
+
+def load_mixed(path: str, classes: Sequence[str], config: TrainConfig) -> Dataset:
+    """A --mix file with its labels renumbered to ``classes`` (the --data file's), which must hold every
+    class the file has: a file may lack some of them (RML22 has no noise), never add one."""
+    dataset = load_dataset(path, snrs=config.snrs, length=config.length, window_mode=config.window_mode)
+    extra = [name for name in dataset.classes if name not in classes]
+    if extra:
+        raise ValueError(
+            f"--mix {path}: class(es) {extra} are not among the classes trained on ({list(classes)}); "
+            "add them to --classes or leave the file out"
+        )
+    index = np.array([list(classes).index(name) for name in dataset.classes], dtype=np.int64)
+    return replace(dataset, y=index[dataset.y], classes=list(classes))
 
 
 def set_thresholds(model: Model, val_set: Dataset, config: TrainConfig, args: argparse.Namespace) -> str:
