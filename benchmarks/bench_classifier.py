@@ -966,7 +966,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--json",
         default="",
         metavar="OUT",
-        help="also write every figure to this JSON file; 'auto' = reports/bench_classifier_<date>_<cpu>.json",
+        help="also write every figure to this JSON file; 'auto' = reports/bench_classifier_<date>_<cpu>.json "
+        "(or the first free ..._run<N>.json: never over an earlier run)",
     )
     args = parser.parse_args(argv)
     args.snr_groups = args.snr_groups or [parse_snr_group(g) for g in ("10:20", "0:10", "-10:0")]
@@ -1072,10 +1073,16 @@ def int8_source(model: Any, available: dict[str, dict[str, Any]]) -> str | None:
 
 
 def auto_json_path(info: dict[str, Any]) -> Path:
-    """reports/bench_classifier_<date>_<cpu model>_<cores>c.json (the name says when and on what)."""
+    """reports/bench_classifier_<date>_<cpu model>_<cores>c.json (the name says when and on what), or
+    the first free ..._run<N>.json after it: a run never overwrites the figures of an earlier one."""
     cpu = "".join(c if c.isalnum() else "-" for c in str(info["cpu"])).strip("-").lower()
     cpu = "-".join(part for part in cpu.split("-") if part) or "unknown-cpu"
-    return REPO / "reports" / f"bench_classifier_{info['date'][:10]}_{cpu}_{info['cores_available']}c.json"
+    stem = f"bench_classifier_{info['date'][:10]}_{cpu}_{info['cores_available']}c"
+    path, run = REPO / "reports" / f"{stem}.json", 1
+    while path.exists():
+        run += 1
+        path = path.with_name(f"{stem}_run{run}.json")
+    return path
 
 
 if __name__ == "__main__":

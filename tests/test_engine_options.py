@@ -7,14 +7,13 @@ import math
 
 import pytest
 import torch
-from gnuradio.eeamc.channels_last import channels_last_network
+from gnuradio.eeamc.channels_last import channels_last_network, gather_rows
 from gnuradio.eeamc.engine import (
     AdaptiveExits,
     EarlyExitEngine,
     break_even,
     break_even_shares,
     entropy_log10,
-    gather_rows,
     measured_break_even_shares,
     packed_to_host,
     softmax_and_entropy,

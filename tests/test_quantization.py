@@ -75,6 +75,22 @@ def test_early_exits_work_in_int8_through_the_engine(calibrated):
         torch.testing.assert_close(int8.probabilities[rows], logits[k][rows].softmax(1), rtol=1e-5, atol=1e-6)
 
 
+def test_a_batch_of_any_size_is_padded_to_a_packed_size_and_gives_each_windows_own_answer(calibrated):
+    model, params, x, _ = calibrated
+    net = int8_network(model.net, params)
+    with torch.inference_mode():
+        alone = torch.cat([net(x[i : i + 1])[-1] for i in range(13)])
+        together = net(x[:13])[-1]  # padded to 16 rows with copies of the 13th window
+        torch.testing.assert_close(together, alone, rtol=0, atol=0)
+        big = quantization.MAX_PADDED_ROWS + 3
+        wide = net(x[torch.arange(big) % len(x)])[-1]  # beyond the padded sizes: run as it is
+        torch.testing.assert_close(wide[:13], alone, rtol=0, atol=0)
+    convolutions = [m for m in net.modules() if getattr(m, "kind", None) == "conv_relu"]
+    # one packed copy per padded size seen (8 for the single windows, 16), and one for any other size
+    assert convolutions and all(sorted(c.packed_by_rows) == [0, 8, 16] for c in convolutions)
+    assert [quantization.padded_rows(n) for n in (1, 8, 9, 256, 257)] == [8, 8, 16, 256, 257]
+
+
 def test_parameters_are_plain_data_for_this_network_only(calibrated):
     model, params, _, _ = calibrated
     assert json.loads(json.dumps(params)) == params  # numbers and strings only

@@ -185,3 +185,14 @@ def channels_last_network(folded: EarlyExitNet) -> EarlyExitNet:
     # The input is converted by the first stage, so run_segment(x, 0) takes the usual 3-D windows.
     net.stages[0] = nn.Sequential(ToChannelsLast(), *net.stages[0])
     return net.eval().requires_grad_(False)
+
+
+def gather_rows(h: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Rows ``rows`` of a batch in one index_select, kept in ``h``'s memory layout: a channels-last
+    tensor (the fp32 CPU network's, and the int8 convolutions' outputs) stays channels-last, so the next
+    convolution does not convert it back (an int8 segment ran 2x slower on a plain-layout gather)."""
+    order = sorted(range(h.dim()), key=lambda d: -h.stride(d))  # outermost dimension first (stable)
+    physical = h.permute(*order)
+    if h.is_contiguous() or order[0] != 0 or not physical.is_contiguous():
+        return h.index_select(0, rows)
+    return physical.index_select(0, rows).permute(*[order.index(d) for d in range(h.dim())])

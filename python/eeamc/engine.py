@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .channels_last import channels_last_network
+from .channels_last import channels_last_network, gather_rows
 from .networks import EarlyExitNet, fold_batchnorm
 
 #: Windows per classify() call the block uses unless told otherwise (its max_batch); evaluation times
@@ -146,17 +146,6 @@ def runnable_network(
     return copy.deepcopy(folded).to(device)
 
 
-def gather_rows(h: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """Rows ``rows`` of a batch in one index_select, kept in ``h``'s memory layout: a channels-last
-    tensor (the fp32 CPU network's, and the int8 convolutions' outputs) stays channels-last, so the next
-    convolution does not convert it back (an int8 segment ran 2x slower on a plain-layout gather)."""
-    order = sorted(range(h.dim()), key=lambda d: -h.stride(d))  # outermost dimension first (stable)
-    physical = h.permute(*order)
-    if h.is_contiguous() or order[0] != 0 or not physical.is_contiguous():
-        return h.index_select(0, rows)
-    return physical.index_select(0, rows).permute(*[order.index(d) for d in range(h.dim())])
-
-
 class AdaptiveExits:
     """Which early exits to run: skips an exit whose share of leaving windows is below its break-even.
 
@@ -167,7 +156,7 @@ class AdaptiveExits:
     (``measured_break_even_shares``): the share at which the branch's time, with the decision and the
     gathering of the windows that go on, equals what the leaving windows save. That is several times
     the break-even in multiply-accumulates (``break_even_shares``, 0.083 for V1), which leaves out every
-    fixed cost: for the shipped V1 on this project's 2-core EPYC, 0.2-0.37 (fp32) and 0.5 (int8)
+    fixed cost: for the shipped V1 on this project's 2-core EPYC, 0.22-0.26 (fp32) and 0.33-0.38 (int8)
     (`make bench` prints it).
     Not thread-safe by itself: the engine calls it under its lock.
     """

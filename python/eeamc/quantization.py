@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +43,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .channels_last import gather_rows
+from .engine import DEFAULT_MAX_BATCH
 from .networks import EarlyExitNet, fold_batchnorm
 
 #: What a block's, the engine's or a command's ``precision`` may be.
@@ -68,6 +71,15 @@ HISTOGRAM_BINS = 2048
 TAIL_MASSES = (0.0, 1e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 #: Windows per forward pass during calibration.
 CALIBRATION_BATCH = 1024
+#: oneDNN keeps, per packed convolution, one primitive: the one made for the first input shape it ran on;
+#: any other batch size builds a new primitive on every call (about 40 us per convolution on this
+#: project's EPYC: 0.29 ms a batch for V1, 5 % of a batch of 256 windows, 37 % of one of 8). So a segment
+#: pads its batch with copies of its last window up to a multiple of PAD_ROWS, and each padded size up to
+#: MAX_PADDED_ROWS (the blocks' default max_batch) gets its own packed weights, made the first time it
+#: runs (about 10 ms and 0.7 MiB with oneDNN's primitive: 22 MiB once all 32 sizes have run);
+#: larger batches run unpadded on one more copy, at the cost of the new primitive.
+PAD_ROWS = 8
+MAX_PADDED_ROWS = DEFAULT_MAX_BATCH
 #: The CPU capabilities (torch.backends.cpu.get_cpu_capability()) with fast int8 kernels (see fast_int8_cpu).
 FAST_INT8_CAPABILITIES = ("AVX2", "AVX512")
 
@@ -347,20 +359,30 @@ class Int8Step(nn.Module):
             entry = activations[step.name]
             self.output_q = (float(entry["scale"]), int(entry["zero_point"]))
         if self.kind == "conv_relu":
-            with quantized_engine(CONV_ENGINE):
-                self.packed = torch.ops.quantized.conv1d_prepack(
-                    quantize_weight(layer.weight), bias(layer), list(layer.stride), list(layer.padding),
-                    list(layer.dilation), layer.groups,
-                )  # fmt: skip
+            self.conv = (
+                quantize_weight(layer.weight), bias(layer), list(layer.stride), list(layer.padding),
+                list(layer.dilation), layer.groups,
+            )  # fmt: skip
+            self.packed_by_rows: dict[int, Any] = {}  # padded batch size (0: any other) -> packed weights
+            self.packed_for(0)  # the copy for sizes without their own, packed while the model loads
         elif self.kind in ("linear", "linear_out"):
             with quantized_engine(LINEAR_ENGINE):
                 self.packed = torch.ops.quantized.linear_prepack(quantize_weight(layer.weight), bias(layer))
         elif self.kind == "maxpool":
             self.pool = (int(layer.kernel_size), int(layer.stride))
 
+    def packed_for(self, rows: int) -> Any:
+        """The convolution's weights packed for batches of ``rows`` windows (see PAD_ROWS)."""
+        key = rows if rows <= MAX_PADDED_ROWS and rows % PAD_ROWS == 0 else 0
+        packed = self.packed_by_rows.get(key)
+        if packed is None:
+            with quantized_engine(CONV_ENGINE):
+                packed = self.packed_by_rows[key] = torch.ops.quantized.conv1d_prepack(*self.conv)
+        return packed
+
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if self.kind == "conv_relu":
-            return torch.ops.quantized.conv1d_relu(h, self.packed, *self.output_q)
+            return torch.ops.quantized.conv1d_relu(h, self.packed_for(h.shape[0]), *self.output_q)
         if self.kind == "linear":
             return torch.ops.quantized.linear(h, self.packed, *self.output_q)
         if self.kind == "linear_out":  # int8 x int8 in int32, float logits out
@@ -370,6 +392,20 @@ class Int8Step(nn.Module):
         if self.kind == "maxpool":
             return torch.max_pool1d(h, *self.pool)
         return h.flatten(1)
+
+
+def padded_rows(rows: int) -> int:
+    """The batch size a segment runs ``rows`` windows at: the next multiple of PAD_ROWS up to
+    MAX_PADDED_ROWS, ``rows`` itself beyond (see PAD_ROWS)."""
+    return rows if rows > MAX_PADDED_ROWS else -(-rows // PAD_ROWS) * PAD_ROWS
+
+
+def pad_rows(h: torch.Tensor, rows: int) -> torch.Tensor:
+    """``h`` with copies of its last row appended up to ``rows`` rows (a real window, so every layer sees
+    values it was calibrated for; what the copies give is dropped), in ``h``'s memory layout."""
+    if rows == h.shape[0]:
+        return h
+    return gather_rows(h, torch.arange(rows).clamp_(max=h.shape[0] - 1))
 
 
 def bias(layer: nn.Module) -> torch.Tensor | None:
@@ -426,10 +462,18 @@ class Int8EarlyExitNet(nn.Module):
     def num_exits(self) -> int:
         return len(self.exits)
 
+    #: Pad each segment's batch to a packed size (PAD_ROWS); False runs every batch at its own size
+    #: (benchmarks/bench_int8_batch_sizes.py measures the difference).
+    pad_batches = True
+
     def run_segment(self, h: torch.Tensor, segment: int) -> torch.Tensor:
+        rows = h.shape[0]
+        if self.pad_batches:
+            h = pad_rows(h, padded_rows(rows))
         if segment == 0:
             h = torch.quantize_per_tensor(h.float().contiguous(), *self.input_q, torch.quint8)
-        return self.segments[segment](h)
+        h = self.segments[segment](h)
+        return h if h.shape[0] == rows else h[:rows]
 
     def exit_logits(self, h: torch.Tensor, exit_index: int) -> torch.Tensor:
         return self.exits[exit_index](h)
@@ -455,15 +499,21 @@ def int8_network(net: EarlyExitNet, int8_params: dict[str, Any]) -> Int8EarlyExi
     return Int8EarlyExitNet(net, int8_params)
 
 
+#: Held while torch's process-wide quantized engine is switched to pack weights: convolutions are also
+#: packed while flowgraphs run (a new padded batch size), perhaps in two blocks' threads at once.
+PACKING_LOCK = threading.Lock()
+
+
 @contextmanager
 def quantized_engine(name: str) -> Iterator[None]:
     """Pack weights for one quantized engine (a packed layer runs on the engine that packed it)."""
-    previous = torch.backends.quantized.engine
-    torch.backends.quantized.engine = name
-    try:
-        yield
-    finally:
-        torch.backends.quantized.engine = previous
+    with PACKING_LOCK:
+        previous = torch.backends.quantized.engine
+        torch.backends.quantized.engine = name
+        try:
+            yield
+        finally:
+            torch.backends.quantized.engine = previous
 
 
 def check_params(net: EarlyExitNet, params: Any) -> None:
