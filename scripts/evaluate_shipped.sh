@@ -7,15 +7,15 @@
 # reports/shipped_model.md. Each test split is read here once. No timings (a loaded machine's are noise:
 # `make bench` measures speed).
 #   scripts/evaluate_shipped.sh [MODEL] [PREVIOUS] [EARLIER]   (defaults: models/eeamc.pt,
-#       models/eeamc_rml22.pt, models/robust_v3/shipped_before_prior.pt; EARLIER "" leaves it out)
+#       models/eeamc_rml22.pt, models/robust_v3/shipped_before_mix.pt; EARLIER "" leaves it out)
 # PREVIOUS: the model the issue compares with (the paper reproduction's V1 joint); EARLIER (optional): the
-# model shipped before this one (now models/robust_v3/shipped_before_prior.pt).
+# model shipped before this one (now models/robust_v3/shipped_before_mix.pt).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 MODEL="${1:-models/eeamc.pt}"
 PREVIOUS="${2:-models/eeamc_rml22.pt}"
-EARLIER="${3-models/robust_v3/shipped_before_prior.pt}"  # "" for none
+EARLIER="${3-models/robust_v3/shipped_before_mix.pt}"  # "" for none
 OUT=reports/eval/shipped
 cd "$ROOT"
 [[ -f data/rml22.h5 ]] || "$PYTHON" -m training generate --out data/rml22.h5 --quiet
