@@ -17,8 +17,12 @@ REFERENCE="${REFERENCE:-models/eeamc_rml22.pt}"
 OUT=reports/eval/choice
 cd "$ROOT"
 [[ $# -ge 1 ]] || { echo "usage: scripts/choose_robust.sh MODEL [MODEL ...]" >&2; exit 2; }
-evaluate_val() {  # model data out: the validation split, unless already measured for this model file
-    if [[ ! -f "$3/metrics.json" || "$1" -nt "$3/metrics.json" ]]; then
+evaluated_model() {  # metrics.json -> the model file it measured
+    "$PYTHON" -c "import json, sys; print(json.load(open(sys.argv[1]))['model']['path'])" "$1"
+}
+evaluate_val() {  # model data out: the validation split, unless already measured for this model and data
+    if [[ ! -f "$3/metrics.json" || "$1" -nt "$3/metrics.json" || "$2" -nt "$3/metrics.json" ||
+          "$(evaluated_model "$3/metrics.json")" != "$1" ]]; then
         "$PYTHON" -m training evaluate --model "$1" --data "$2" --split val --out "$3" \
             --timing-repeats 0 --threads 1 --no-plots >&2
     fi
@@ -43,7 +47,7 @@ for model in models:
     robust, rml22 = read(Path(model).stem), read(f"{Path(model).stem}_rml22")
     rows.append({"model": model, "val_accuracy": robust["accuracy"], "val_accuracy_high_snr": robust["accuracy_high_snr"],
                  "rml22_val_accuracy_0db": weighted(rml22["per_snr"], 0)})
-meeting = [row for row in rows if row["rml22_val_accuracy_0db"] >= goal]
+meeting = [row for row in rows if goal is not None and (row["rml22_val_accuracy_0db"] or 0.0) >= goal]
 pool = meeting or rows
 best = max(row["val_accuracy"] for row in pool)
 tied = [row for row in pool if row["val_accuracy"] >= best - 0.001]
@@ -52,10 +56,10 @@ rule = ("candidates whose RML22 validation accuracy at >= 0 dB is no worse than 
         "among them the highest robust validation accuracy at calibrated thresholds; ties within 0.1 pp: higher at >= 10 dB")
 (out / "choice.json").write_text(json.dumps({"rule": rule, "reference": reference, "reference_rml22_val_accuracy_0db": goal,
                                              "candidates": rows, "chosen": chosen["model"]}, indent=2) + "\n")
-print(f"  reference {reference}: RML22 val >= 0 dB {100 * goal:.2f} %" + ("" if meeting else "; no candidate reaches it"), file=sys.stderr)
+print(f"  reference {reference}: RML22 val >= 0 dB {100 * (goal or 0):.2f} %" + ("" if meeting else "; no candidate reaches it"), file=sys.stderr)
 for row in rows:
     mark = "*" if row is chosen else " "
     print(f"{mark} {row['model']}: robust val {100 * row['val_accuracy']:.2f} %, >= 10 dB {100 * row['val_accuracy_high_snr']:.2f} %, "
-          f"RML22 val >= 0 dB {100 * row['rml22_val_accuracy_0db']:.2f} %", file=sys.stderr)
+          f"RML22 val >= 0 dB {100 * (row['rml22_val_accuracy_0db'] or 0):.2f} %", file=sys.stderr)
 print(chosen["model"])
 PY

@@ -38,15 +38,16 @@ def shipped_record(chosen: Model, choice: dict, recipe: str, note: str | None) -
     steps += [f"{name} prior +{total:g}" for name, total in class_offsets(chosen.provenance).items()]
     record = {
         "source": f"{choice['chosen']} ({'; '.join(steps)}; int8: python -m training quantize)",
-        "reason": "the highest validation accuracy among the candidates on the robust profile "
-        "(scripts/choose_robust.sh, reports/eval/choice/choice.json)",
+        "reason": f"scripts/choose_robust.sh's rule ({choice['rule']}); reports/eval/choice/choice.json",
         "choice": {
             "rule": choice["rule"],
-            "split": f"{calibration.get('split', 'val')} of {calibration.get('data', 'data/robust.h5')}",
+            "split": "val of data/robust.h5 (val_accuracy*) and of data/rml22.h5 (rml22_val_accuracy_0db)",
+            "reference": choice.get("reference"),
+            "reference_rml22_val_accuracy_0db": rounded(choice.get("reference_rml22_val_accuracy_0db")),
             "candidates": {
                 row["model"]: {
-                    "val_accuracy": round(row["val_accuracy"], 4),
-                    "val_accuracy_high_snr": round(row["val_accuracy_high_snr"], 4),
+                    key: rounded(row.get(key))
+                    for key in ("val_accuracy", "val_accuracy_high_snr", "rml22_val_accuracy_0db")
                 }
                 for row in choice["candidates"]
             },
@@ -59,15 +60,38 @@ def shipped_record(chosen: Model, choice: dict, recipe: str, note: str | None) -
     return record
 
 
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--recipe", required=True, help="the commands that made the chosen candidate")
+    parser.add_argument(
+        "--recipe", help="the commands that made the chosen candidate (required unless --restamp)"
+    )
     parser.add_argument("--note", default=None, help="anything the choice's reader must know")
     parser.add_argument("--out", default=str(ROOT / "models" / "eeamc.pt"))
+    parser.add_argument(
+        "--restamp",
+        action="store_true",
+        help="rewrite only the 'shipped' record of --out from choice.json, keeping its weights, thresholds, "
+        "int8 section and recorded recipe (the file is kept as <name>.bak)",
+    )
     args = parser.parse_args()
     choice = json.loads(CHOICE.read_text())
+    if args.restamp:
+        model = load_model(args.out)
+        recipe = args.recipe or model.provenance.get("shipped", {}).get("recipe")
+        if recipe is None:
+            parser.error(f"{args.out} has no recorded recipe: give --recipe")
+        model.provenance = {**model.provenance, "shipped": shipped_record(model, choice, recipe, args.note)}
+        save_model_over(model, args.out)
+        print(f"rewrote the shipped record of {args.out}")
+        return 0
+    if not args.recipe:
+        parser.error("--recipe is required")
     model = load_model(ROOT / choice["chosen"])
     model.provenance = {**model.provenance, "shipped": shipped_record(model, choice, args.recipe, args.note)}
     save_model_over(model, args.out)

@@ -89,6 +89,13 @@ def test_a_batch_of_any_size_is_padded_to_a_packed_size_and_gives_each_windows_o
     # one packed copy per padded size seen (8 for the single windows, 16), and one for any other size
     assert convolutions and all(sorted(c.packed_by_rows) == [0, 8, 16] for c in convolutions)
     assert [quantization.padded_rows(n) for n in (1, 8, 9, 256, 257)] == [8, 8, 16, 256, 257]
+    unpadded = int8_network(model.net, params)
+    unpadded.pad_batches = False  # torch's kernels alone: every size on the one packing
+    with torch.inference_mode():
+        torch.testing.assert_close(unpadded(x[:13])[-1], alone, rtol=0, atol=0)
+        unpadded(x[:16])
+    steps = [m for m in unpadded.modules() if getattr(m, "kind", None) == "conv_relu"]
+    assert all(sorted(c.packed_by_rows) == [0] for c in steps)
 
 
 def test_parameters_are_plain_data_for_this_network_only(calibrated):

@@ -364,6 +364,7 @@ class Int8Step(nn.Module):
                 list(layer.dilation), layer.groups,
             )  # fmt: skip
             self.packed_by_rows: dict[int, Any] = {}  # padded batch size (0: any other) -> packed weights
+            self.packed_per_size = True  # False: key 0 for every size (Int8EarlyExitNet.pad_batches)
             self.packed_for(0)  # the copy for sizes without their own, packed while the model loads
         elif self.kind in ("linear", "linear_out"):
             with quantized_engine(LINEAR_ENGINE):
@@ -373,7 +374,7 @@ class Int8Step(nn.Module):
 
     def packed_for(self, rows: int) -> Any:
         """The convolution's weights packed for batches of ``rows`` windows (see PAD_ROWS)."""
-        key = rows if rows <= MAX_PADDED_ROWS and rows % PAD_ROWS == 0 else 0
+        key = rows if self.packed_per_size and rows <= MAX_PADDED_ROWS and rows % PAD_ROWS == 0 else 0
         packed = self.packed_by_rows.get(key)
         if packed is None:
             with quantized_engine(CONV_ENGINE):
@@ -452,6 +453,7 @@ class Int8EarlyExitNet(nn.Module):
             outputs.append(q)
         self.segments = nn.ModuleList(built)
         self.exits = nn.ModuleList(int8_steps(steps, activations, q) for steps, q in zip(exits, outputs))
+        self.pad_batches = True
         self.eval()
         # torch warns once per process on its first quantize_per_tensor: take that warning here, so that
         # run_segment (in a block's work(), other threads running) never touches the warning filters.
@@ -462,9 +464,19 @@ class Int8EarlyExitNet(nn.Module):
     def num_exits(self) -> int:
         return len(self.exits)
 
-    #: Pad each segment's batch to a packed size (PAD_ROWS); False runs every batch at its own size
-    #: (benchmarks/bench_int8_batch_sizes.py measures the difference).
-    pad_batches = True
+    @property
+    def pad_batches(self) -> bool:
+        """Pad each segment's batch to a packed size with its own packed weights (PAD_ROWS; the default).
+        False runs every batch at its own size on one packing per convolution, as torch's kernels do
+        alone (benchmarks/bench_int8_batch_sizes.py measures the difference)."""
+        return self._pad_batches
+
+    @pad_batches.setter
+    def pad_batches(self, on: bool) -> None:
+        self._pad_batches = bool(on)
+        for module in self.modules():
+            if isinstance(module, Int8Step):
+                module.packed_per_size = self._pad_batches
 
     def run_segment(self, h: torch.Tensor, segment: int) -> torch.Tensor:
         rows = h.shape[0]
@@ -501,7 +513,7 @@ def int8_network(net: EarlyExitNet, int8_params: dict[str, Any]) -> Int8EarlyExi
 
 #: Held while torch's process-wide quantized engine is switched to pack weights: convolutions are also
 #: packed while flowgraphs run (a new padded batch size), perhaps in two blocks' threads at once.
-PACKING_LOCK = threading.Lock()
+PACKING_LOCK = threading.RLock()
 
 
 @contextmanager
