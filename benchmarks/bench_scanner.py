@@ -85,6 +85,7 @@ def bench_channels(args: argparse.Namespace, count: int) -> dict[str, Any]:
             "seconds": seconds,
             "windows_per_s": statistics.median(windows) / seconds,
             "channels_followed_at_end": found[-1],
+            "precision": scanner.classifier.engine.precision,  # what precision="auto" chose
             "keeps_up_with_rtl_sdr": total / seconds >= RTL_SDR_RATE,
         }
     return row
@@ -95,7 +96,7 @@ def print_row(row: dict[str, Any]) -> None:
         figures = row[mode]
         verdict = "keeps up" if figures["keeps_up_with_rtl_sdr"] else "does NOT keep up"
         print(
-            f"  {row['channels']} channel(s) {mode:10s} {figures['msps']:6.2f} MS/s "
+            f"  {row['channels']} channel(s) {mode:10s} {figures['precision']} {figures['msps']:6.2f} MS/s "
             f"({figures['windows_per_s']:7.0f} windows/s, {figures['channels_followed_at_end']} followed) "
             f"-> {verdict} with an RTL-SDR (2.4 MS/s)"
         )
