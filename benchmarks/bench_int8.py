@@ -94,7 +94,7 @@ def windows_per_second(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     model = load_model(args.model or None)
-    split = split_arguments(model)
+    split = split_arguments(model, args.data)
     test = load_split(args.data, "test", classes=model.classes, length=model.input_length, **split)
     rng = np.random.default_rng(args.seed)
     chosen = np.sort(rng.choice(len(test), min(args.windows, len(test)), replace=False))

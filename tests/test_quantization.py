@@ -310,3 +310,14 @@ def test_calibration_sample_is_seeded():
     assert torch.equal(first, quantize_command.calibration_windows(dataset, 30, "l1", seed=4))
     assert len(first) == 30 and len(quantize_command.calibration_windows(dataset, 999, "l1", 4)) == len(x)
     assert np.isfinite(first.numpy()).all()
+
+
+def test_the_recorded_split_unit_is_for_the_training_file_only(calibrated, tmp_path):
+    """A model trained on a robust file (split by stream) with an RML22 file mixed in: quantize on the
+    RML22 file splits it as that file recommends, as train --mix did, not by the robust file's unit."""
+    model = dataclasses.replace(calibrated[0])
+    own = tmp_path / "robust.h5"
+    model.provenance = {"config": {"data": str(own.resolve()), "split_by": "stream", "seed": 7}}
+    assert quantize_command.split_arguments(model, str(own))["split_by"] == "stream"
+    mixed = quantize_command.split_arguments(model, str(tmp_path / "rml22.h5"))
+    assert mixed["split_by"] == "auto" and mixed["seed"] == 7
