@@ -186,6 +186,16 @@ def test_mix_refuses_a_file_with_a_class_not_trained_on(data_file, tmp_path):
         train_cli("--data", data_file, "--mix", other, "--arch", "v1", "--out", tmp_path / "m.pt", *FAST)
 
 
+def test_mix_refuses_a_file_at_another_sample_rate(tmp_path):
+    x, y, z = synthetic_windows(per_group=20, seed=3)
+    main, other = (write_windows(tmp_path / f"{name}.h5", x, y, z, CLASSES) for name in ("main", "other"))
+    for path, rate in ((main, 30e3), (other, 60e3)):
+        with h5py.File(path, "a") as file:
+            file.attrs["sample_rate_hz"] = rate
+    with pytest.raises(ValueError, match="recorded at 60000 S/s.*at 30000 S/s"):
+        train_cli("--data", main, "--mix", other, "--arch", "v1", "--out", tmp_path / "m.pt", *FAST)
+
+
 def test_baseline_trains_with_filters_and_has_no_thresholds(data_file, tmp_path):
     out = tmp_path / "base.pt"
     argv = ("--data", data_file, "--arch", "baseline", "--out", out, "--epochs", 1, "--classes", "WBFM,BPSK")

@@ -39,7 +39,7 @@ import os
 import platform
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -445,9 +445,7 @@ def load_train_val(config: TrainConfig) -> tuple[Dataset, Dataset]:
     train_set, val_set = train_val_splits(dataset, config, config.split_by)
     if not config.mix:
         return train_set, val_set
-    mixed = [
-        train_val_splits(load_mixed(path, dataset.classes, config), config, "auto") for path in config.mix
-    ]
+    mixed = [train_val_splits(load_mixed(path, dataset, config), config, "auto") for path in config.mix]
     joined = []
     for own, others in ((train_set, [pair[0] for pair in mixed]), (val_set, [pair[1] for pair in mixed])):
         part = concatenate([own, *others])
@@ -475,10 +473,18 @@ def train_val_splits(dataset: Dataset, config: TrainConfig, split_by: str) -> tu
     return subsets[0], subsets[1]
 
 
-def load_mixed(path: str, classes: Sequence[str], config: TrainConfig) -> Dataset:
-    """A --mix file with its labels renumbered to ``classes`` (the --data file's), which must hold every
-    class the file has: a file may lack some of them (RML22 has no noise), never add one."""
+def load_mixed(path: str, main: Dataset, config: TrainConfig) -> Dataset:
+    """A --mix file with its labels renumbered to the classes of ``main`` (the --data file), which must
+    hold every class the file has: a file may lack some of them (RML22 has no noise), never add one. Its
+    recorded sample rate, where both record one, must be main's: the model's contract is main's."""
+    classes = main.classes
     dataset = load_dataset(path, snrs=config.snrs, length=config.length, window_mode=config.window_mode)
+    rates = [part.attrs.get("sample_rate_hz") for part in (main, dataset)]
+    if None not in rates and not np.isclose(float(rates[0]), float(rates[1]), rtol=1e-6):
+        raise ValueError(
+            f"--mix {path}: recorded at {float(rates[1]):g} S/s, --data {main.source} at {float(rates[0]):g} "
+            "S/s; a model has one input rate: resample or regenerate one of them"
+        )
     extra = [name for name in dataset.classes if name not in classes]
     if extra:
         raise ValueError(
