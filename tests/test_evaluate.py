@@ -4,6 +4,7 @@
 
 import argparse
 import csv
+import dataclasses
 import functools
 import json
 
@@ -433,3 +434,14 @@ def test_decisions_over_windows_of_one_stream(model, tmp_path):
     )
     by_window = load_split(path, "test", classes=CLASSES, split_by="window")
     assert "decisions" not in evaluate(model, by_window, timing_repeats=0)
+
+
+def test_a_test_split_other_than_the_models_own_is_warned_about(model, data_file, tmp_path, capsys):
+    trained = dataclasses.replace(model, provenance={**model.provenance, "config": {"seed": 7}})
+    save_model(trained, tmp_path / "seed7.pt")
+    argv = ["--model", str(tmp_path / "seed7.pt"), "--data", str(data_file), "--out", str(tmp_path / "e")]
+    argv += ["--split", "test", "--timing-repeats", "0", "--no-plots", "--device", "cpu"]
+    assert evaluate_main(argv) == 0
+    assert "trained on a split with seed 7" in capsys.readouterr().err
+    assert evaluate_main([*argv, "--seed", "7"]) == 0
+    assert "trained on a split" not in capsys.readouterr().err

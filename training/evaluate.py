@@ -306,6 +306,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     precision, _reason = resolve_precision(args.precision, args.device, model)  # int8 impossible: ValueError
     thresholds = resolve_thresholds(args.threshold, model)
+    warn_if_split_differs(model, args)
     sweep = float_list(args.thresholds_sweep, "--thresholds-sweep")
     dataset = load_split(
         args.data,
@@ -353,6 +354,26 @@ def run(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------------
 # Files.
+
+
+def warn_if_split_differs(model: Model, args: argparse.Namespace) -> None:
+    """Warn when this split is not the one the model was trained with: its --seed and fractions differ
+    from those train recorded, so windows the model was trained on may sit in this test split."""
+    config = model.provenance.get("config", {})
+    if args.split == "all" or "seed" not in config:
+        return
+    recorded = (
+        int(config["seed"]),
+        float(config.get("test_fraction", 0.1)),
+        float(config.get("val_fraction", 0.1)),
+    )
+    if recorded != (args.seed, 0.1, 0.1):
+        print(
+            f"warning: {args.model or 'the model'} was trained on a split with seed {recorded[0]} and "
+            f"test / validation fractions {recorded[1]:g} / {recorded[2]:g}; this {args.split} split "
+            f"(seed {args.seed}, 0.1 / 0.1) may hold windows it was trained on: pass --seed {recorded[0]}",
+            file=sys.stderr,
+        )
 
 
 def write_results(metrics: dict[str, Any], out: Path, plots: bool = True) -> None:
