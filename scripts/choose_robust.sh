@@ -17,12 +17,9 @@ REFERENCE="${REFERENCE:-models/eeamc_rml22.pt}"
 OUT=reports/eval/choice
 cd "$ROOT"
 [[ $# -ge 1 ]] || { echo "usage: scripts/choose_robust.sh MODEL [MODEL ...]" >&2; exit 2; }
-evaluated_model() {  # metrics.json -> the model file it measured
-    "$PYTHON" -c "import json, sys; print(json.load(open(sys.argv[1]))['model']['path'])" "$1"
-}
+source scripts/evaluation_cache.sh
 evaluate_val() {  # model data out: the validation split, unless already measured for this model and data
-    if [[ ! -f "$3/metrics.json" || "$1" -nt "$3/metrics.json" || "$2" -nt "$3/metrics.json" ||
-          "$(evaluated_model "$3/metrics.json")" != "$1" ]]; then
+    if stale_evaluation "$3" "$1" "$2"; then
         "$PYTHON" -m training evaluate --model "$1" --data "$2" --split val --out "$3" \
             --timing-repeats 0 --threads 1 --no-plots >&2
     fi

@@ -21,13 +21,10 @@ cd "$ROOT"
 [[ -f data/rml22.h5 ]] || "$PYTHON" -m training generate --out data/rml22.h5 --quiet
 [[ -f data/robust.h5 ]] || "$PYTHON" -m training generate --profile robust --out data/robust.h5 --quiet
 [[ -f data/check.h5 ]] || "$PYTHON" -m training checkset --out data/check.h5 --per 1000 --snrs -20:20:2 --quiet
-evaluated_model() {  # metrics.json -> the model file it measured
-    "$PYTHON" -c "import json, sys; print(json.load(open(sys.argv[1]))['model']['path'])" "$1"
-}
+source scripts/evaluation_cache.sh
 evaluate() {  # name model data split [options]: (re)run unless its metrics are newer and of this model
     local out="$OUT/$1"
-    if [[ ! -f "$out/metrics.json" || "$2" -nt "$out/metrics.json" || "$3" -nt "$out/metrics.json" ||
-          "$(evaluated_model "$out/metrics.json")" != "$2" ]]; then
+    if stale_evaluation "$out" "$2" "$3"; then
         "$PYTHON" -m training evaluate --model "$2" --data "$3" --split "$4" --out "$out" --timing-repeats 0 \
             --threads 1 "${@:5}"
     fi
