@@ -39,10 +39,10 @@ from gnuradio.eeamc import quantization  # noqa: E402
 from gnuradio.eeamc.engine import DEFAULT_MAX_BATCH, EarlyExitEngine  # noqa: E402
 from gnuradio.eeamc.model_file import load_model  # noqa: E402
 
-from training.datasets import load_split  # noqa: E402
+from training.datasets import load_split, recorded_split  # noqa: E402
 from training.outcomes import model_windows  # noqa: E402
 from training.provenance import machine_description  # noqa: E402
-from training.quantize import calibration_windows, split_arguments  # noqa: E402
+from training.quantize import calibration_windows  # noqa: E402
 
 DEFAULT_DATA = REPO / "data" / "rml22_nominal.h5"
 
@@ -94,7 +94,7 @@ def windows_per_second(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     model = load_model(args.model or None)
-    split = split_arguments(model, args.data)
+    split = recorded_split(model.provenance, args.data)
     test = load_split(args.data, "test", classes=model.classes, length=model.input_length, **split)
     rng = np.random.default_rng(args.seed)
     chosen = np.sort(rng.choice(len(test), min(args.windows, len(test)), replace=False))

@@ -22,6 +22,7 @@ from test_evaluate import make_model, make_windows, one_torch_thread, run_comman
 
 from training import evaluate as evaluate_command
 from training import quantize as quantize_command
+from training.datasets import recorded_split
 
 
 @functools.cache
@@ -318,6 +319,6 @@ def test_the_recorded_split_unit_is_for_the_training_file_only(calibrated, tmp_p
     model = dataclasses.replace(calibrated[0])
     own = tmp_path / "robust.h5"
     model.provenance = {"config": {"data": str(own.resolve()), "split_by": "stream", "seed": 7}}
-    assert quantize_command.split_arguments(model, str(own))["split_by"] == "stream"
-    mixed = quantize_command.split_arguments(model, str(tmp_path / "rml22.h5"))
+    assert recorded_split(model.provenance, str(own))["split_by"] == "stream"
+    mixed = recorded_split(model.provenance, str(tmp_path / "rml22.h5"))
     assert mixed["split_by"] == "auto" and mixed["seed"] == 7

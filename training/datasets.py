@@ -28,7 +28,7 @@ import math
 import pickle
 import warnings
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -687,6 +687,23 @@ def load_split(
         split_by=resolve_split_by(dataset, split_by),
     )
     return part
+
+
+def recorded_split(provenance: Mapping[str, Any], data: str | Path | None = None) -> dict[str, Any]:
+    """The split a model file's provenance records (train's config) as load_split options: its seed,
+    fractions and SNRs, so the training split is the one it was trained on and the test split stays
+    unseen. The split unit it recorded is its --data file's; any other ``data`` (a --mix file among
+    them) is split as that file recommends, as train --mix split it."""
+    config = provenance.get("config", {})
+    own_data = data is None or Path(data).resolve() == Path(config.get("data", "")).resolve()
+    return {
+        "seed": int(config.get("seed", 25)),
+        "test_fraction": float(config.get("test_fraction", 0.1)),
+        "val_fraction": float(config.get("val_fraction", 0.1)),
+        "snrs": config.get("snrs"),
+        "window_mode": config.get("window_mode", "split"),
+        "split_by": config.get("split_by", "auto") if own_data else "auto",
+    }
 
 
 def group_seed(seed: int, class_key: str | int, snr: int) -> list[int]:

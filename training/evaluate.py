@@ -29,7 +29,7 @@ from gnuradio.eeamc.model_file import Model, load_model
 from gnuradio.eeamc.quantization import resolve_precision
 
 from training.averaging import decision_accuracy, format_table
-from training.datasets import SPLIT_BY, Dataset, load_split, parse_snr_list
+from training.datasets import SPLIT_BY, Dataset, load_split, parse_snr_list, recorded_split
 from training.metrics import HIGH_SNR_DB, accuracy_metrics, snr_key, threshold_sweep
 from training.outcomes import derive_outcome, exit_outputs, model_windows
 from training.provenance import machine_description
@@ -359,14 +359,10 @@ def run(args: argparse.Namespace) -> int:
 def warn_if_split_differs(model: Model, args: argparse.Namespace) -> None:
     """Warn when this split is not the one the model was trained with: its --seed and fractions differ
     from those train recorded, so windows the model was trained on may sit in this test split."""
-    config = model.provenance.get("config", {})
-    if args.split == "all" or "seed" not in config:
+    if args.split == "all" or "seed" not in model.provenance.get("config", {}):
         return
-    recorded = (
-        int(config["seed"]),
-        float(config.get("test_fraction", 0.1)),
-        float(config.get("val_fraction", 0.1)),
-    )
+    split = recorded_split(model.provenance, args.data)
+    recorded = (split["seed"], split["test_fraction"], split["val_fraction"])
     if recorded != (args.seed, 0.1, 0.1):
         print(
             f"warning: {args.model or 'the model'} was trained on a split with seed {recorded[0]} and "

@@ -28,7 +28,7 @@ from gnuradio.eeamc.model_file import Model, load_model, save_model_update
 from gnuradio.eeamc.quantization import calibrate_int8
 from tqdm import tqdm
 
-from training.datasets import Dataset, load_split
+from training.datasets import Dataset, load_split, recorded_split
 from training.evaluate import percent
 from training.metrics import HIGH_SNR_DB
 from training.outcomes import derive_outcome, exit_outputs, model_windows
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model = load_model(args.model)
-    split = split_arguments(model, args.data)
+    split = recorded_split(model.provenance, args.data)
     train = load_model_split(model, args.data, "train", split)
     windows = calibration_windows(train, args.calibration_windows, model.normalization, args.seed)
     print(f"calibrating on {len(windows)} of {len(train)} training windows of {args.data}", file=sys.stderr)
@@ -92,23 +92,6 @@ def run(args: argparse.Namespace) -> int:
     print_table(check)
     print(f"wrote {out} (int8 {'passed' if check['passed'] else 'FAILED'} its accuracy check)")
     return 0
-
-
-def split_arguments(model: Model, data: str | None = None) -> dict[str, Any]:
-    """The split the model's provenance records (train's config): its seed, fractions and SNRs, so the
-    training split is the one it was trained on and the test split stays unseen. The split unit it
-    recorded is its --data file's; any other ``data`` (a --mix file among them) is split as that file
-    recommends, as train --mix split it."""
-    config = model.provenance.get("config", {})
-    own_data = data is None or Path(data).resolve() == Path(config.get("data", "")).resolve()
-    return {
-        "seed": int(config.get("seed", 25)),
-        "test_fraction": float(config.get("test_fraction", 0.1)),
-        "val_fraction": float(config.get("val_fraction", 0.1)),
-        "snrs": config.get("snrs"),
-        "window_mode": config.get("window_mode", "split"),
-        "split_by": config.get("split_by", "auto") if own_data else "auto",
-    }
 
 
 def load_model_split(model: Model, data: str, split: str, arguments: dict[str, Any]) -> Dataset:
