@@ -86,19 +86,19 @@ def main() -> int:
         recipe = args.recipe or model.provenance.get("shipped", {}).get("recipe")
         if recipe is None:
             parser.error(f"{args.out} has no recorded recipe: give --recipe")
-        model.provenance = {**model.provenance, "shipped": shipped_record(model, choice, recipe, args.note)}
-        save_model_over(model, args.out)
-        print(f"rewrote the shipped record of {args.out}")
-        return 0
-    if not args.recipe:
-        parser.error("--recipe is required")
-    model = load_model(ROOT / choice["chosen"])
-    model.provenance = {**model.provenance, "shipped": shipped_record(model, choice, args.recipe, args.note)}
+    else:
+        if not args.recipe:
+            parser.error("--recipe is required")
+        model, recipe = load_model(ROOT / choice["chosen"]), args.recipe
+    model.provenance = {**model.provenance, "shipped": shipped_record(model, choice, recipe, args.note)}
     save_model_over(model, args.out)
-    print(
-        f"wrote {args.out} from {choice['chosen']}; "
-        f"next: python -m training quantize --model {args.out} --data data/robust.h5"
-    )
+    if args.restamp:
+        print(f"rewrote the shipped record of {args.out}")
+    else:
+        print(
+            f"wrote {args.out} from {choice['chosen']}; "
+            f"next: python -m training quantize --model {args.out} --data data/robust.h5"
+        )
     return 0
 
 
