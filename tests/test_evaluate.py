@@ -436,12 +436,20 @@ def test_decisions_over_windows_of_one_stream(model, tmp_path):
     assert "decisions" not in evaluate(model, by_window, timing_repeats=0)
 
 
-def test_a_test_split_other_than_the_models_own_is_warned_about(model, data_file, tmp_path, capsys):
-    trained = dataclasses.replace(model, provenance={**model.provenance, "config": {"seed": 7}})
+def test_the_split_is_the_models_own_unless_another_seed_is_asked_for(model, data_file, tmp_path, capsys):
+    config = {"seed": 7, "test_fraction": 0.2, "val_fraction": 0.1}
+    trained = dataclasses.replace(model, provenance={**model.provenance, "config": config})
     save_model(trained, tmp_path / "seed7.pt")
     argv = ["--model", str(tmp_path / "seed7.pt"), "--data", str(data_file), "--out", str(tmp_path / "e")]
     argv += ["--split", "test", "--timing-repeats", "0", "--no-plots", "--device", "cpu"]
-    assert evaluate_main(argv) == 0
+    own = load_split(data_file, "test", seed=7, test_fraction=0.2, classes=CLASSES)
+    assert evaluate_main(argv) == 0  # no --seed: the model's seed and fractions
+    assert "trained on a split" not in capsys.readouterr().err
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert (metrics["seed"], metrics["windows"]) == (7, len(own))
+    assert "--seed 7" in metrics["command"]  # the recorded command reproduces the split
+    assert evaluate_main([*argv, "--seed", "25"]) == 0
     assert "trained on a split with seed 7" in capsys.readouterr().err
+    assert json.loads((tmp_path / "e" / "metrics.json").read_text())["seed"] == 25
     assert evaluate_main([*argv, "--seed", "7"]) == 0
     assert "trained on a split" not in capsys.readouterr().err

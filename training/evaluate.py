@@ -268,8 +268,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
         type=int,
-        default=25,
-        help="seed of the dataset split and timing samples",
+        default=None,
+        help="seed of the dataset split and timing samples (default: the seed the model file records "
+        "it was trained with, so its test split is the one it never saw; as train's, 25, for a model "
+        "that records none)",
     )
     parser.add_argument("--no-plots", action="store_true", help="write JSON and CSV only")
 
@@ -302,16 +304,19 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.timing_batch < 1:
         raise ValueError(f"--timing-batch must be at least 1, got {args.timing_batch}")
-    torch.manual_seed(args.seed)
     model = load_model(args.model)
     precision, _reason = resolve_precision(args.precision, args.device, model)  # int8 impossible: ValueError
     thresholds = resolve_thresholds(args.threshold, model)
-    warn_if_split_differs(model, args)
+    split = model_split(model, args)
+    args.seed = split["seed"]  # the command recorded with the results names the seed it used
+    torch.manual_seed(args.seed)
     sweep = float_list(args.thresholds_sweep, "--thresholds-sweep")
     dataset = load_split(
         args.data,
         args.split,
         seed=args.seed,
+        test_fraction=split["test_fraction"],
+        val_fraction=split["val_fraction"],
         classes=list(model.classes),
         snrs=parse_snr_list(args.snrs),
         length=model.input_length,
@@ -356,20 +361,21 @@ def run(args: argparse.Namespace) -> int:
 # Files.
 
 
-def warn_if_split_differs(model: Model, args: argparse.Namespace) -> None:
-    """Warn when this split is not the one the model was trained with: its --seed and fractions differ
-    from those train recorded, so windows the model was trained on may sit in this test split."""
-    if args.split == "all" or "seed" not in model.provenance.get("config", {}):
-        return
-    split = recorded_split(model.provenance, args.data)
-    recorded = (split["seed"], split["test_fraction"], split["val_fraction"])
-    if recorded != (args.seed, 0.1, 0.1):
+def model_split(model: Model, args: argparse.Namespace) -> dict[str, Any]:
+    """Seed and fractions of the split to evaluate: those the model was trained with (train's recorded
+    config, or train's defaults when it records none), the seed replaced by --seed when given. Warns
+    when that --seed is not the model's: windows the model was trained on may then sit in this split."""
+    recorded = recorded_split(model.provenance, args.data)
+    split = {name: recorded[name] for name in ("seed", "test_fraction", "val_fraction")}
+    trained_seed = "seed" in model.provenance.get("config", {})
+    if trained_seed and args.seed is not None and args.seed != split["seed"] and args.split != "all":
         print(
-            f"warning: {args.model or 'the model'} was trained on a split with seed {recorded[0]} and "
-            f"test / validation fractions {recorded[1]:g} / {recorded[2]:g}; this {args.split} split "
-            f"(seed {args.seed}, 0.1 / 0.1) may hold windows it was trained on: pass --seed {recorded[0]}",
+            f"warning: {args.model or 'the model'} was trained on a split with seed {split['seed']}; this "
+            f"{args.split} split (seed {args.seed}) may hold windows it was trained on: leave --seed out, "
+            f"or pass --seed {split['seed']}",
             file=sys.stderr,
         )
+    return {**split, "seed": split["seed"] if args.seed is None else args.seed}
 
 
 def write_results(metrics: dict[str, Any], out: Path, plots: bool = True) -> None:
