@@ -18,6 +18,7 @@ from gnuradio.eeamc import quantization
 from gnuradio.eeamc.engine import EarlyExitEngine
 from gnuradio.eeamc.model_file import ModelFileError, load_model, save_model
 from gnuradio.eeamc.quantization import PRECISIONS, calibrate_int8, int8_network, resolve_precision
+from gnuradio.eeamc.running import engine_for
 from test_evaluate import make_model, make_windows, one_torch_thread, run_command, write_dataset  # noqa: F401
 
 from training import evaluate as evaluate_command
@@ -133,6 +134,18 @@ def test_bad_calibration_windows_are_refused():
         calibrate_int8(net, torch.zeros(0, 2, 128))
     with pytest.raises(ValueError, match="NaN or Inf"):
         calibrate_int8(net, torch.full((4, 2, 128), float("nan")))
+
+
+def test_a_blocks_engine_has_every_padded_size_packed_before_its_first_call(calibrated):
+    model, params, x, _ = calibrated
+    logged = []
+    engine = engine_for(int8_model(calibrated), "cpu", "int8", lambda *line: logged.append(line))
+    convolutions = [m for m in engine.net.modules() if getattr(m, "kind", None) == "conv_relu"]
+    sizes = [0, *range(quantization.PAD_ROWS, quantization.MAX_PADDED_ROWS + 1, quantization.PAD_ROWS)]
+    assert convolutions and all(sorted(c.packed_by_rows) == sizes for c in convolutions)
+    fresh = EarlyExitEngine(model.net, model.thresholds, "cpu", precision="int8", int8_params=params)
+    torch.testing.assert_close(engine.classify(x[:13]).probabilities, fresh.classify(x[:13]).probabilities)
+    assert any("int8" in text for _level, text in logged)
 
 
 def int8_model(calibrated, passed: bool = True):

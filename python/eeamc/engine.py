@@ -343,6 +343,15 @@ class EarlyExitEngine:
     def num_exits(self) -> int:
         return self._folded.num_exits
 
+    def warm_up(self) -> None:
+        """Build now what the network would otherwise build on its first calls (int8: the packed weights
+        of every padded batch size), so that a block's first seconds on a live stream run at full
+        speed. The blocks call it when they make their engine; results do not depend on it."""
+        with self._lock:
+            pack = getattr(self.net, "pack_every_size", None)
+            if pack is not None:
+                pack()
+
     @property
     def skipped_exits(self) -> list[int]:
         """Early exits adaptive exits is skipping now (empty without adaptive exits)."""

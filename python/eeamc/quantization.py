@@ -76,7 +76,8 @@ CALIBRATION_BATCH = 1024
 #: project's EPYC: 0.29 ms a batch for V1, 5 % of a batch of 256 windows, 37 % of one of 8). So a segment
 #: pads its batch with copies of its last window up to a multiple of PAD_ROWS, and each padded size up to
 #: MAX_PADDED_ROWS (the blocks' default max_batch) gets its own packed weights, made the first time it
-#: runs (about 10 ms and 0.7 MiB with oneDNN's primitive: 22 MiB once all 32 sizes have run);
+#: runs or, in the blocks, all at once when they make their engine (Int8EarlyExitNet.pack_every_size;
+#: 5-10 ms and 0.7 MiB each with oneDNN's primitive, 22 MiB for all 32 sizes);
 #: larger batches run unpadded on one more copy, at the cost of the new primitive.
 PAD_ROWS = 8
 MAX_PADDED_ROWS = DEFAULT_MAX_BATCH
@@ -477,6 +478,17 @@ class Int8EarlyExitNet(nn.Module):
         for module in self.modules():
             if isinstance(module, Int8Step):
                 module.packed_per_size = self._pad_batches
+
+    @torch.inference_mode()
+    def pack_every_size(self) -> None:
+        """Run zeros of every padded batch size through every segment and exit once, so that each size's
+        packed weights and oneDNN primitive exist before a stream starts: made lazily, they cost the
+        first call of each size 5-10 ms (0.16-0.3 s over the 32 sizes), while a radio's samples wait,
+        and a benchmark of a fresh block would time them. No-op without ``pad_batches``."""
+        if not self.pad_batches:
+            return
+        for rows in range(PAD_ROWS, MAX_PADDED_ROWS + 1, PAD_ROWS):
+            self.forward(torch.zeros(rows, 2, self.input_length))
 
     def run_segment(self, h: torch.Tensor, segment: int) -> torch.Tensor:
         rows = h.shape[0]

@@ -649,5 +649,6 @@ def engine_for(model, device: str, precision: str, log: Log, adaptive_exits: boo
         int8_params=params,
         adaptive_exits=adaptive_exits,
     )
+    engine.warm_up()
     log("info", f"precision {reason}")
     return engine
