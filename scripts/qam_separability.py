@@ -22,7 +22,8 @@ trained on QAM16 and QAM64 alone at 20 dB, 10,000 windows each, one freshly gene
 (the RML22 recipe's AWGN only, its SRO + carrier offset + phase only, its ETU70 fading only, and the
 robust profile's full channel), and its last exit's accuracy on that set's validation split is reported
 (the epoch is chosen on the same split, so the figure leans optimistic). The sets and networks go to
-data/qam_specialists/ and are reused when there; about 2 minutes on 2 cores the first time.
+data/qam_specialists/ and are reused when there; the whole script took about 4 minutes on 2 cores
+the first time (all four trained).
 
 Writes reports/qam_separability.md.
     .venv/bin/python scripts/qam_separability.py
